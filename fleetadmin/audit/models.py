@@ -1,0 +1,85 @@
+from django.db import models
+
+
+class AppendOnlyError(Exception):
+    """Raised on any attempt to change or remove a recorded audit event."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("Audit events are append-only; they cannot be updated.")
+
+    def delete(self):
+        raise AppendOnlyError("Audit events are append-only; they cannot be deleted.")
+
+    def for_organization(self, organization) -> "AuditEventQuerySet":
+        return self.filter(organization=organization)
+
+
+class ActorType(models.TextChoices):
+    USER = "user", "User"
+    API_KEY = "api_key", "API key"
+    SUPPORT = "support", "Support staff"
+    SYSTEM = "system", "System"
+
+
+class AuditEvent(models.Model):
+    """One recorded change (or support look) in an organization. Never updated, never deleted.
+
+    Names of the actor and target are snapshots so the event still reads
+    correctly after either is renamed or deleted. ``hash`` covers the event's
+    canonical content and ``prev_hash`` links it to the previous event of the
+    same organization, so an edit, removal or reordering is detectable.
+    """
+
+    created_at = models.DateTimeField(db_index=False)
+    # No database-level foreign key: events outlive whatever they describe.
+    organization = models.ForeignKey(
+        "fleet.Organization",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+    )
+    actor_type = models.CharField(max_length=16, choices=ActorType.choices)
+    actor_id = models.CharField(max_length=64, blank=True)
+    actor_name = models.CharField(max_length=255, blank=True)
+    action = models.CharField(max_length=100)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_name = models.CharField(max_length=255, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    ticket = models.CharField(max_length=64, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["organization", "-id"], name="audit_org_newest"),
+            models.Index(fields=["organization", "action", "-id"], name="audit_org_action"),
+            models.Index(fields=["organization", "target_type", "target_id", "-id"], name="audit_org_target"),
+            models.Index(fields=["organization", "actor_type", "actor_id", "-id"], name="audit_org_actor"),
+            models.Index(fields=["organization", "ticket", "-id"], name="audit_org_ticket"),
+            models.Index(fields=["request_id"], name="audit_request"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_name or self.actor_type} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("Audit events are append-only; they cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Audit events are append-only; they cannot be deleted.")
+
+    @property
+    def verb(self) -> str:
+        return self.action.rsplit(".", 1)[-1]

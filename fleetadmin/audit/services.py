@@ -1,0 +1,110 @@
+"""The single writer of audit events."""
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from fleetadmin.audit.context import current_request_context
+from fleetadmin.audit.hashing import event_hash
+from fleetadmin.audit.models import ActorType, AuditEvent
+
+REDACTED = "[redacted]"
+# Field names whose values are never written to the log, wherever they appear in `changes`.
+SECRET_FIELD_NAMES = frozenset({"secret", "client_secret", "key_value", "password", "token", "secret_hash", "key_hash"})
+
+
+@dataclass(frozen=True)
+class ActorIdentity:
+    type: str
+    id: str
+    name: str
+
+
+class Actor(Protocol):
+    def audit_identity(self) -> ActorIdentity: ...
+
+
+class _System:
+    """The actor for management commands and data migrations."""
+
+    is_authenticated = True
+
+    def audit_identity(self) -> ActorIdentity:
+        return ActorIdentity(type=ActorType.SYSTEM, id="", name="system")
+
+    def __repr__(self) -> str:
+        return "SYSTEM"
+
+
+SYSTEM = _System()
+
+
+def redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: (REDACTED if k in SECRET_FIELD_NAMES else redact(v)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
+    return value
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The before/after of the fields that changed."""
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    return {"before": {k: before.get(k) for k in changed}, "after": {k: after.get(k) for k in changed}}
+
+
+def _target_type(target: models.Model) -> str:
+    return f"{target._meta.app_label}.{target._meta.model_name}"
+
+
+def record(
+    *,
+    actor: Actor,
+    action: str,
+    organization: models.Model | None,
+    target: models.Model | None = None,
+    changes: dict[str, Any] | None = None,
+    ticket: str = "",
+) -> AuditEvent:
+    """Append one event to the organization's audit chain.
+
+    Must run inside the transaction that makes the change, so that the change
+    and its record commit or roll back together.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.record() must be called inside the transaction that makes the change.")
+    identity = actor.audit_identity()
+    context = current_request_context()
+    prev_hash = ""
+    if organization is not None:
+        # Serialize appends per organization: lock its row, then read the chain head.
+        type(organization).objects.select_for_update().filter(pk=organization.pk).values_list("pk").first()
+        head = (
+            AuditEvent.objects.filter(organization_id=organization.pk)
+            .order_by("-id")
+            .values_list("hash", flat=True)
+            .first()
+        )
+        prev_hash = head or ""
+    event = AuditEvent(
+        created_at=timezone.now(),
+        organization_id=organization.pk if organization is not None else None,
+        actor_type=identity.type,
+        actor_id=identity.id[:64],
+        actor_name=identity.name[:255],
+        action=action,
+        target_type=_target_type(target) if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_name=str(target)[:255] if target is not None else "",
+        changes=redact(changes or {}),
+        request_id=context.request_id,
+        ip=context.ip,
+        user_agent=context.user_agent,
+        ticket=ticket or context.ticket,
+        prev_hash=prev_hash,
+    )
+    event.hash = event_hash(event, prev_hash)
+    event.save(force_insert=True)
+    return event

@@ -1,0 +1,29 @@
+from django import template
+
+register = template.Library()
+
+PAST_TENSE = {
+    "create": "created",
+    "rename": "renamed",
+    "delete": "deleted",
+    "update": "updated",
+    "grant": "granted",
+    "revoke": "revoked",
+    "rotate": "rotated",
+    "enable": "enabled",
+    "disable": "disabled",
+    "set": "set",
+    "remove": "removed",
+    "view": "viewed",
+    "duplicate": "duplicated",
+}
+
+
+@register.filter
+def action_label(action: str) -> str:
+    """``fleet.machine.rename`` -> ``renamed machine``."""
+    parts = action.split(".")
+    if len(parts) < 3:
+        return action
+    obj, verb = parts[-2], parts[-1]
+    return f"{PAST_TENSE.get(verb, verb)} {obj.replace('_', ' ')}"

@@ -1,0 +1,138 @@
+"""The one place that decides who may do what.
+
+``can(actor, permission, obj)`` answers for portal users today, and for API
+keys and support staff as they arrive: any actor that offers
+``fleet_grants()`` is judged by the same table. Nothing else in the code base
+compares roles.
+
+A *grant* is a role on a scope: an organization, a location subtree or one
+machine. A grant **covers** an object when the object lies inside its scope.
+A permission names the roles allowed to act on an object they cover.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+
+from fleetadmin.audit.services import SYSTEM
+from fleetadmin.fleet.models import (
+    LOCATION_ROLES,
+    MACHINE_ROLES,
+    ORGANIZATION_ROLES,
+    OWNER_ROLES,
+    Location,
+    Machine,
+    Membership,
+    Organization,
+    Role,
+)
+
+ALL_ROLES = frozenset(Role)
+ORG_OWNER = frozenset({Role.ORGANIZATION_OWNER})
+ORG_OR_LOCATION_OWNER = frozenset({Role.ORGANIZATION_OWNER, Role.LOCATION_OWNER})
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    organization_id: uuid.UUID
+    location_path: str | None = None  # set for location roles
+    machine_id: uuid.UUID | None = None  # set for machine roles
+
+    def covers(self, obj: Organization | Location | Machine) -> bool:
+        """True when obj lies entirely inside this grant's scope."""
+        org_id, path, machine_id = _scope_of(obj)
+        if org_id != self.organization_id:
+            return False
+        if self.role in ORGANIZATION_ROLES:
+            return True
+        if self.role in LOCATION_ROLES:
+            return path is not None and path.startswith(self.location_path or "\0")
+        return machine_id is not None and machine_id == self.machine_id
+
+    def touches(self, organization: Organization) -> bool:
+        """True when this grant reaches anything in the organization."""
+        return organization.pk == self.organization_id
+
+
+# permission -> roles that may exercise it on an object their grant covers
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "fleet.view": ALL_ROLES,
+    "fleet.add_location": ORG_OWNER,
+    "fleet.delete_location": ORG_OWNER,
+    "fleet.rename_location": ORG_OR_LOCATION_OWNER,
+    "fleet.add_machine": ORG_OR_LOCATION_OWNER,
+    "fleet.rename_machine": OWNER_ROLES,
+    "fleet.delete_machine": ORG_OR_LOCATION_OWNER,
+    "fleet.manage_members": ORG_OWNER,
+    "audit.view_log": frozenset(ORGANIZATION_ROLES),
+}
+# Permissions that any grant inside the organization confers on the organization itself.
+ORGANIZATION_SHELL_PERMISSIONS = frozenset({"fleet.view_organization"})
+
+
+def _scope_of(obj) -> tuple[uuid.UUID, str | None, uuid.UUID | None]:
+    if isinstance(obj, Organization):
+        return obj.pk, None, None
+    if isinstance(obj, Location):
+        return obj.organization_id, obj.path, None
+    if isinstance(obj, Machine):
+        return obj.organization_id, obj.location.path, obj.pk
+    raise TypeError(f"authz cannot place a {type(obj).__name__} in the fleet hierarchy")
+
+
+def grants_for(actor) -> list[Grant]:
+    """Every grant the actor holds, loaded once per actor object (one query for a user)."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return []
+    if hasattr(actor, "fleet_grants"):
+        return actor.fleet_grants()
+    cached = getattr(actor, "_fleet_grants", None)
+    if cached is None:
+        cached = [
+            Grant(
+                role=membership.role,
+                organization_id=membership.organization_id,
+                location_path=membership.location.path if membership.location_id else None,
+            )
+            for membership in Membership.objects.filter(user=actor).select_related("location")
+        ]
+        actor._fleet_grants = cached
+    return cached
+
+
+def roles_in(actor, organization: Organization) -> set[str]:
+    return {grant.role for grant in grants_for(actor) if grant.touches(organization)}
+
+
+def can(actor, permission: str, obj) -> bool:
+    if actor is SYSTEM:
+        return True
+    if permission in ORGANIZATION_SHELL_PERMISSIONS:
+        return isinstance(obj, Organization) and any(g.touches(obj) for g in grants_for(actor))
+    try:
+        allowed = PERMISSIONS[permission]
+    except KeyError:
+        raise ValueError(f"Unknown permission {permission!r}") from None
+    return any(grant.role in allowed and grant.covers(obj) for grant in grants_for(actor))
+
+
+def require(actor, permission: str, obj) -> None:
+    """Raise PermissionDenied unless can(actor, permission, obj)."""
+    if not can(actor, permission, obj):
+        raise PermissionDenied(f"You do not have permission to do this ({permission}).")
+
+
+def location_paths_visible_to(actor, organization: Organization) -> list[str] | None:
+    """None when the actor sees the whole organization, else the subtrees it may see."""
+    grants = [g for g in grants_for(actor) if g.touches(organization)]
+    if any(g.role in ORGANIZATION_ROLES for g in grants):
+        return None
+    return [g.location_path for g in grants if g.role in LOCATION_ROLES and g.location_path]
+
+
+def machine_ids_visible_to(actor, organization: Organization) -> list[uuid.UUID]:
+    return [g.machine_id for g in grants_for(actor) if g.touches(organization) and g.role in MACHINE_ROLES]

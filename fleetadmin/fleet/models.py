@@ -1,0 +1,121 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Role(models.TextChoices):
+    """Roles named exactly as the platform names them."""
+
+    ORGANIZATION_OWNER = "organization_owner", "Organization owner"
+    ORGANIZATION_OPERATOR = "organization_operator", "Organization operator"
+    LOCATION_OWNER = "location_owner", "Location owner"
+    LOCATION_OPERATOR = "location_operator", "Location operator"
+    ROBOT_OWNER = "robot_owner", "Machine owner"
+    ROBOT_OPERATOR = "robot_operator", "Machine operator"
+
+
+ORGANIZATION_ROLES = frozenset({Role.ORGANIZATION_OWNER, Role.ORGANIZATION_OPERATOR})
+LOCATION_ROLES = frozenset({Role.LOCATION_OWNER, Role.LOCATION_OPERATOR})
+MACHINE_ROLES = frozenset({Role.ROBOT_OWNER, Role.ROBOT_OPERATOR})
+OWNER_ROLES = frozenset({Role.ORGANIZATION_OWNER, Role.LOCATION_OWNER, Role.ROBOT_OWNER})
+
+
+class Organization(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["name"], name="fleet_org_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Location(models.Model):
+    """A place in an organization; locations nest.
+
+    ``path`` is the materialized chain of ancestor ids ending with this
+    location's own id (``<root>/<child>/<self>/``), so "this location and
+    everything under it" is one indexed prefix match.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="locations")
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    name = models.CharField(max_length=100)
+    path = models.CharField(max_length=1200, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    MAX_DEPTH = 8
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["organization", "path"], name="fleet_location_path")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], condition=Q(parent=None), name="fleet_location_unique_root_name"
+            ),
+            models.UniqueConstraint(fields=["parent", "name"], name="fleet_location_unique_child_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/") - 1
+
+    @property
+    def ancestor_ids(self) -> list[str]:
+        return self.path.strip("/").split("/")[:-1]
+
+
+class Machine(models.Model):
+    """A robot. ``organization`` repeats the location's so org-wide listings need no join."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="machines")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="machines")
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["organization", "name"], name="fleet_machine_org_name")]
+        constraints = [models.UniqueConstraint(fields=["location", "name"], name="fleet_machine_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A portal user's role on an organization, or on one location (and what is under it)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization__name", "role"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(role__in=sorted(ORGANIZATION_ROLES), location__isnull=True)
+                    | Q(role__in=sorted(LOCATION_ROLES), location__isnull=False)
+                ),
+                name="fleet_membership_role_matches_scope",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "organization"], condition=Q(location=None), name="fleet_membership_one_org_role"
+            ),
+            models.UniqueConstraint(fields=["user", "location"], name="fleet_membership_one_location_role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role})"

@@ -1,0 +1,206 @@
+"""The only writers of the fleet hierarchy. Each change records one audit event in its transaction."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from fleetadmin import audit
+from fleetadmin.audit.services import diff
+from fleetadmin.fleet import authz
+from fleetadmin.fleet.models import (
+    LOCATION_ROLES,
+    ORGANIZATION_ROLES,
+    Location,
+    Machine,
+    Membership,
+    Organization,
+    Role,
+)
+
+NAME_MAX_LENGTH = 100
+
+
+def clean_name(value: str, *, field: str = "name", what: str = "name") -> str:
+    """A display name: trimmed, 1-100 characters, no control characters."""
+    name = " ".join((value or "").split())
+    if not name:
+        raise ValidationError({field: f"Enter a {what}; it cannot be empty."})
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationError({field: f"A {what} has at most {NAME_MAX_LENGTH} characters; this one has {len(name)}."})
+    if any(unicodedata.category(ch).startswith("C") for ch in name):
+        raise ValidationError({field: f"A {what} cannot contain control characters."})
+    return name
+
+
+def _ensure_unique_location_name(organization: Organization, parent: Location | None, name: str, exclude=None) -> None:
+    siblings = Location.objects.filter(organization=organization, parent=parent, name__iexact=name)
+    if exclude is not None:
+        siblings = siblings.exclude(pk=exclude.pk)
+    if siblings.exists():
+        where = f"under {parent.name}" if parent else "at the top level"
+        raise ValidationError({"name": f"A location named “{name}” already exists {where}."})
+
+
+def _ensure_unique_machine_name(location: Location, name: str, exclude=None) -> None:
+    siblings = Machine.objects.filter(location=location, name__iexact=name)
+    if exclude is not None:
+        siblings = siblings.exclude(pk=exclude.pk)
+    if siblings.exists():
+        raise ValidationError({"name": f"A machine named “{name}” already exists in {location.name}."})
+
+
+@transaction.atomic
+def organization_create(*, actor, name: str) -> Organization:
+    name = clean_name(name, what="organization name")
+    organization = Organization.objects.create(name=name)
+    audit.record(
+        actor=actor,
+        action="fleet.organization.create",
+        organization=organization,
+        target=organization,
+        changes={"after": {"name": name}},
+    )
+    return organization
+
+
+@transaction.atomic
+def membership_grant(
+    *, actor, user, organization: Organization, role: str, location: Location | None = None
+) -> Membership:
+    """Give a user a role on the organization or on one of its locations (replacing an existing one there)."""
+    authz.require(actor, "fleet.manage_members", organization)
+    if role in ORGANIZATION_ROLES and location is not None:
+        raise ValidationError({"location": f"The {role} role applies to the whole organization; leave location empty."})
+    if role in LOCATION_ROLES and (location is None or location.organization_id != organization.pk):
+        raise ValidationError({"location": f"The {role} role needs a location of {organization.name}."})
+    if role not in ORGANIZATION_ROLES | LOCATION_ROLES:
+        accepted = ", ".join(sorted(ORGANIZATION_ROLES | LOCATION_ROLES))
+        raise ValidationError({"role": f"role must be one of {accepted}; got {role!r}."})
+    membership, _ = Membership.objects.update_or_create(
+        user=user, organization=organization, location=location, defaults={"role": Role(role)}
+    )
+    audit.record(
+        actor=actor,
+        action="fleet.membership.grant",
+        organization=organization,
+        target=membership,
+        changes={"after": {"user": user.email, "role": role, "location": location.name if location else None}},
+    )
+    return membership
+
+
+@transaction.atomic
+def location_create(*, actor, organization: Organization, name: str, parent: Location | None = None) -> Location:
+    if parent is not None and parent.organization_id != organization.pk:
+        raise ValidationError({"parent": "The parent location belongs to another organization."})
+    authz.require(actor, "fleet.add_location", parent or organization)
+    name = clean_name(name, what="location name")
+    if parent is not None and parent.depth + 1 >= Location.MAX_DEPTH:
+        raise ValidationError({"parent": f"Locations nest at most {Location.MAX_DEPTH} levels deep."})
+    _ensure_unique_location_name(organization, parent, name)
+    location = Location(organization=organization, parent=parent, name=name)
+    location.path = f"{parent.path if parent else '/'}{location.pk.hex}/"
+    location.save(force_insert=True)
+    audit.record(
+        actor=actor,
+        action="fleet.location.create",
+        organization=organization,
+        target=location,
+        changes={"after": {"name": name, "parent": parent.name if parent else None}},
+    )
+    return location
+
+
+@transaction.atomic
+def location_rename(*, actor, location: Location, name: str) -> Location:
+    authz.require(actor, "fleet.rename_location", location)
+    name = clean_name(name, what="location name")
+    before = location.name
+    if name == before:
+        return location
+    _ensure_unique_location_name(location.organization, location.parent, name, exclude=location)
+    location.name = name
+    location.save(update_fields=["name"])
+    audit.record(
+        actor=actor,
+        action="fleet.location.rename",
+        organization=location.organization,
+        target=location,
+        changes=diff({"name": before}, {"name": name}),
+    )
+    return location
+
+
+@transaction.atomic
+def location_delete(*, actor, location: Location) -> None:
+    """Delete an empty location. Locations holding sub-locations or machines are refused, not cascaded."""
+    authz.require(actor, "fleet.delete_location", location)
+    children = location.children.count()
+    machines = location.machines.count()
+    if children or machines:
+        parts = []
+        if children:
+            parts.append(f"{children} sub-location{'s' if children != 1 else ''}")
+        if machines:
+            parts.append(f"{machines} machine{'s' if machines != 1 else ''}")
+        raise ValidationError(f"“{location.name}” still holds {' and '.join(parts)}; delete or move them first.")
+    audit.record(
+        actor=actor,
+        action="fleet.location.delete",
+        organization=location.organization,
+        target=location,
+        changes={"before": {"name": location.name, "parent": location.parent.name if location.parent else None}},
+    )
+    location.delete()
+
+
+@transaction.atomic
+def machine_create(*, actor, location: Location, name: str) -> Machine:
+    authz.require(actor, "fleet.add_machine", location)
+    name = clean_name(name, what="machine name")
+    _ensure_unique_machine_name(location, name)
+    machine = Machine.objects.create(organization_id=location.organization_id, location=location, name=name)
+    audit.record(
+        actor=actor,
+        action="fleet.machine.create",
+        organization=location.organization,
+        target=machine,
+        changes={"after": {"name": name, "location": location.name}},
+    )
+    return machine
+
+
+@transaction.atomic
+def machine_rename(*, actor, machine: Machine, name: str) -> Machine:
+    authz.require(actor, "fleet.rename_machine", machine)
+    name = clean_name(name, what="machine name")
+    before = machine.name
+    if name == before:
+        return machine
+    _ensure_unique_machine_name(machine.location, name, exclude=machine)
+    machine.name = name
+    machine.save(update_fields=["name"])
+    audit.record(
+        actor=actor,
+        action="fleet.machine.rename",
+        organization=machine.organization,
+        target=machine,
+        changes=diff({"name": before}, {"name": name}),
+    )
+    return machine
+
+
+@transaction.atomic
+def machine_delete(*, actor, machine: Machine) -> None:
+    authz.require(actor, "fleet.delete_machine", machine)
+    audit.record(
+        actor=actor,
+        action="fleet.machine.delete",
+        organization=machine.organization,
+        target=machine,
+        changes={"before": {"name": machine.name, "location": machine.location.name}},
+    )
+    machine.delete()
