@@ -67,7 +67,7 @@ class Location(models.Model):
 
     @property
     def depth(self) -> int:
-        return self.path.count("/") - 1
+        return self.path.count("/") - 2  # a root location has depth 0
 
     @property
     def ancestor_ids(self) -> list[str]:

@@ -1,0 +1,75 @@
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from fleetadmin.fleet.models import Role
+from tests.factories import LocationFactory, MachineFactory, MembershipFactory, OrganizationFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Argon2 is the production hasher; tests need speed, not strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@dataclass
+class Fleet:
+    """One organization with a small nested fleet and a member of every kind."""
+
+    org: object
+    hq: object
+    line_a: object
+    warehouse: object
+    arm: object
+    forklift: object
+    owner: object
+    operator: object
+    location_owner: object  # owns Headquarters (and Line A under it), not Warehouse
+    outsider: object  # owns another organization
+
+
+@pytest.fixture
+def fleet(db) -> Fleet:
+    org = OrganizationFactory(name="Acme Robotics")
+    hq = LocationFactory(organization=org, name="Headquarters")
+    line_a = LocationFactory(organization=org, parent=hq, name="Line A")
+    warehouse = LocationFactory(organization=org, name="Warehouse")
+    arm = MachineFactory(location=line_a, name="arm-01")
+    forklift = MachineFactory(location=warehouse, name="forklift-01")
+    owner = MembershipFactory(organization=org, role=Role.ORGANIZATION_OWNER).user
+    operator = MembershipFactory(organization=org, role=Role.ORGANIZATION_OPERATOR).user
+    location_owner = MembershipFactory(organization=org, location=hq, role=Role.LOCATION_OWNER).user
+    other_org = OrganizationFactory(name="Globex")
+    outsider = MembershipFactory(organization=other_org, role=Role.ORGANIZATION_OWNER).user
+    return Fleet(org, hq, line_a, warehouse, arm, forklift, owner, operator, location_owner, outsider)
+
+
+@pytest.fixture
+def client_for():
+    def make(user=None) -> Client:
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Under CI, a skipped test is a failed run: green must mean every test ran."""
+    if os.environ.get("CI") != "true":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped:
+        reporter.write_line(f"CI=true: {skipped} test(s) were skipped; failing the run.", red=True)
+        session.exitstatus = 1
+    if session.testscollected == 0:
+        session.exitstatus = 1

@@ -1,0 +1,307 @@
+"""The view-test matrix: anonymous, another organization's owner, operator, owner; with and without htmx."""
+
+import pytest
+from django.urls import reverse
+
+from fleetadmin.audit.models import AuditEvent
+from fleetadmin.fleet.models import Location, Machine
+from tests.factories import LocationFactory, MachineFactory
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def url(name, *args):
+    return reverse(f"fleet:{name}", args=args)
+
+
+def write_cases(fleet):
+    """(url, valid POST data, what must exist afterwards) for every write endpoint."""
+    org = fleet.org.pk
+    return {
+        "location_create": (url("location_create", org), {"name": "Annex", "parent": ""}),
+        "machine_create": (url("machine_create", org), {"name": "arm-09", "location": str(fleet.line_a.pk)}),
+        "location_rename": (url("location_rename", org, fleet.warehouse.pk), {"name": "Warehouse West"}),
+        "machine_rename": (url("machine_rename", org, fleet.arm.pk), {"name": "arm-01b"}),
+        "location_delete": (url("location_delete", org, fleet.empty.pk), {}),
+        "machine_delete": (url("machine_delete", org, fleet.forklift.pk), {}),
+    }
+
+
+@pytest.fixture
+def fleet(fleet):
+    fleet.empty = LocationFactory(organization=fleet.org, name="Empty room")
+    return fleet
+
+
+WRITES = ["location_create", "machine_create", "location_rename", "machine_rename", "location_delete", "machine_delete"]
+
+
+def assert_effect(fleet, case):
+    if case == "location_create":
+        assert Location.objects.filter(organization=fleet.org, name="Annex").exists()
+    elif case == "machine_create":
+        assert Machine.objects.filter(location=fleet.line_a, name="arm-09").exists()
+    elif case == "location_rename":
+        assert Location.objects.get(pk=fleet.warehouse.pk).name == "Warehouse West"
+    elif case == "machine_rename":
+        assert Machine.objects.get(pk=fleet.arm.pk).name == "arm-01b"
+    elif case == "location_delete":
+        assert not Location.objects.filter(pk=fleet.empty.pk).exists()
+    elif case == "machine_delete":
+        assert not Machine.objects.filter(pk=fleet.forklift.pk).exists()
+
+
+def assert_no_effect(fleet, case):
+    with pytest.raises(AssertionError):
+        assert_effect(fleet, case)
+    assert not AuditEvent.objects.exists()
+
+
+# ---- reads -----------------------------------------------------------------------------------------
+
+
+def test_anonymous_is_sent_to_sign_in(fleet, client_for):
+    for path in [url("home"), url("organizations"), url("organization", fleet.org.pk)]:
+        response = client_for().get(path)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/sign-in/?next=")
+
+
+def test_organization_list_shows_only_the_users_organizations(fleet, client_for):
+    response = client_for(fleet.owner).get(url("organizations"))
+    assert response.status_code == 200
+    assert b"Acme Robotics" in response.content
+    assert b"Globex" not in response.content
+    assert b"organization_owner" in response.content
+    response = client_for(fleet.outsider).get(url("organizations"))
+    assert b"Acme Robotics" not in response.content
+
+
+def test_organization_list_search_returns_the_results_partial_to_htmx(fleet, client_for):
+    response = client_for(fleet.owner).get(url("organizations"), {"q": "acme"}, **HTMX)
+    assert response.status_code == 200
+    assert b"<html" not in response.content
+    assert b'id="org-results"' in response.content
+    assert b"Acme Robotics" in response.content
+    assert "HX-Request" in response["Vary"]
+    empty = client_for(fleet.owner).get(url("organizations"), {"q": "nomatch"}, **HTMX)
+    assert "No organization matches “nomatch”." in empty.content.decode()
+
+
+def test_home_redirects_a_single_organization_member_to_it(fleet, client_for):
+    response = client_for(fleet.owner).get(url("home"))
+    assert response["Location"] == url("organization", fleet.org.pk)
+
+
+def test_overview_of_another_organization_is_404(fleet, client_for):
+    assert client_for(fleet.outsider).get(url("organization", fleet.org.pk)).status_code == 404
+
+
+def test_overview_for_the_owner_has_every_control(fleet, client_for):
+    response = client_for(fleet.owner).get(url("organization", fleet.org.pk))
+    content = response.content.decode()
+    assert response.status_code == 200
+    for name in ["Headquarters", "Line A", "Warehouse", "arm-01", "forklift-01"]:
+        assert name in content
+    assert str(fleet.arm.pk) in content and 'data-copy="' in content
+    assert "Add a location" in content and "Add a machine" in content
+    assert f'aria-label="Rename machine arm-01"' in content
+    assert f'aria-label="Delete location Warehouse"' in content
+    assert 'id="activity"' in content
+
+
+def test_overview_for_the_operator_is_read_only(fleet, client_for):
+    response = client_for(fleet.operator).get(url("organization", fleet.org.pk))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "arm-01" in content and "forklift-01" in content
+    for control in ["Add a location", "Add a machine", ">Rename<", ">Delete<", "<form class=\"inline-form\""]:
+        assert control not in content
+    assert 'id="activity"' in content
+
+
+def test_overview_for_a_location_owner_shows_their_subtree_only(fleet, client_for):
+    response = client_for(fleet.location_owner).get(url("organization", fleet.org.pk))
+    content = response.content.decode()
+    assert "Headquarters" in content and "arm-01" in content
+    assert "Warehouse" not in content and "forklift-01" not in content
+    assert "Add a machine" in content and "Add a location" not in content
+    assert 'id="activity"' not in content  # the organization's log is for organization members
+
+
+def test_overview_returns_the_panel_partial_to_htmx(fleet, client_for):
+    response = client_for(fleet.owner).get(url("organization", fleet.org.pk), **HTMX)
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert content.lstrip().startswith('<section id="fleet-panel"')
+    assert "<html" not in content
+    assert "HX-Request" in response["Vary"]
+
+
+def test_boosted_and_history_restore_requests_get_the_full_page(fleet, client_for):
+    client = client_for(fleet.owner)
+    for headers in ({"HTTP_HX_BOOSTED": "true"}, {"HTTP_HX_HISTORY_RESTORE_REQUEST": "true"}):
+        response = client.get(url("organization", fleet.org.pk), **HTMX, **headers)
+        assert b"<html" in response.content
+
+
+def test_activity_panel_lists_the_latest_events(fleet, client_for):
+    client = client_for(fleet.owner)
+    client.post(url("location_create", fleet.org.pk), {"name": "Annex", "parent": ""})
+    response = client.get(url("activity", fleet.org.pk), **HTMX)
+    content = response.content.decode()
+    assert content.lstrip().startswith('<section id="activity"')
+    assert "created location" in content and "Annex" in content
+    assert client_for(fleet.location_owner).get(url("activity", fleet.org.pk)).status_code == 403
+    assert client_for(fleet.outsider).get(url("activity", fleet.org.pk)).status_code == 404
+
+
+def test_overview_query_count_does_not_grow_with_the_fleet(fleet, client_for, django_assert_num_queries):
+    client = client_for(fleet.owner)
+    path = url("organization", fleet.org.pk)
+    client.get(path)  # warm the session
+    with django_assert_num_queries(OVERVIEW_QUERIES):
+        client.get(path)
+    for i in range(30):
+        parent = LocationFactory(organization=fleet.org, name=f"Site {i}")
+        child = LocationFactory(organization=fleet.org, parent=parent, name=f"Bay {i}")
+        for j in range(5):
+            MachineFactory(location=child, name=f"bot-{i}-{j}")
+    with django_assert_num_queries(OVERVIEW_QUERIES):
+        response = client.get(path)
+    assert b"bot-29-4" in response.content
+
+
+# session, user, organization, memberships (grants), locations, machines, activity, org switcher
+OVERVIEW_QUERIES = 8
+
+
+# ---- writes ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", WRITES)
+def test_writes_redirect_anonymous_to_sign_in(fleet, client_for, case):
+    path, data = write_cases(fleet)[case]
+    response = client_for().post(path, data)
+    assert response.status_code == 302
+    assert "/accounts/sign-in/" in response["Location"]
+    assert_no_effect(fleet, case)
+
+
+@pytest.mark.parametrize("case", WRITES)
+def test_writes_by_another_organizations_owner_are_404(fleet, client_for, case):
+    path, data = write_cases(fleet)[case]
+    assert client_for(fleet.outsider).post(path, data).status_code == 404
+    assert_no_effect(fleet, case)
+
+
+@pytest.mark.parametrize("case", WRITES)
+@pytest.mark.parametrize("htmx", [False, True])
+def test_writes_by_an_operator_are_403(fleet, client_for, case, htmx):
+    path, data = write_cases(fleet)[case]
+    response = client_for(fleet.operator).post(path, data, **(HTMX if htmx else {}))
+    assert response.status_code == 403
+    assert_no_effect(fleet, case)
+
+
+@pytest.mark.parametrize("case", WRITES)
+def test_owner_writes_without_htmx_redirect_to_the_overview(fleet, client_for, case):
+    path, data = write_cases(fleet)[case]
+    response = client_for(fleet.owner).post(path, data)
+    assert response.status_code == 302
+    assert response["Location"] == url("organization", fleet.org.pk)
+    assert_effect(fleet, case)
+    assert AuditEvent.objects.count() == 1
+
+
+@pytest.mark.parametrize("case", WRITES)
+def test_owner_writes_with_htmx_return_the_refreshed_panel_and_activity(fleet, client_for, case):
+    path, data = write_cases(fleet)[case]
+    response = client_for(fleet.owner).post(path, data, **HTMX)
+    assert response.status_code == 200
+    assert response["HX-Retarget"] == "#fleet-panel"
+    content = response.content.decode()
+    assert content.lstrip().startswith('<section id="fleet-panel"')
+    assert '<section id="activity" class="card activity" aria-labelledby="activity-heading" hx-swap-oob="true">' in content
+    assert 'id="messages" class="messages" aria-live="polite" hx-swap-oob="true"' in content
+    assert_effect(fleet, case)
+    (event,) = AuditEvent.objects.all()
+    assert event.action in content  # the new event is in the refreshed activity panel
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_invalid_location_is_422_with_the_error_and_nothing_written(fleet, client_for, htmx):
+    response = client_for(fleet.owner).post(
+        url("location_create", fleet.org.pk), {"name": "Headquarters", "parent": ""}, **(HTMX if htmx else {})
+    )
+    assert response.status_code == 422
+    assert "A location named “Headquarters” already exists at the top level." in response.content.decode()
+    assert ("<html" in response.content.decode()) is not htmx
+    assert not AuditEvent.objects.exists()
+
+
+def test_machine_create_refuses_a_location_outside_the_choices(fleet, client_for):
+    response = client_for(fleet.location_owner).post(
+        url("machine_create", fleet.org.pk), {"name": "intruder", "location": str(fleet.warehouse.pk)}
+    )
+    assert response.status_code == 422
+    assert "Select a valid choice." in response.content.decode()
+    assert not Machine.objects.filter(name="intruder").exists()
+
+
+def test_rename_form_get_returns_the_inline_form_to_htmx(fleet, client_for):
+    client = client_for(fleet.owner)
+    path = url("machine_rename", fleet.org.pk, fleet.arm.pk)
+    partial = client.get(path, **HTMX).content.decode()
+    assert partial.lstrip().startswith(f'<form class="node-row rename-form" id="node-{fleet.arm.pk}"')
+    assert 'value="arm-01"' in partial
+    full = client.get(path).content.decode()
+    assert "<html" in full and "Rename machine “arm-01”" in full
+
+
+def test_invalid_rename_keeps_the_inline_form_with_the_error(fleet, client_for):
+    MachineFactory(location=fleet.line_a, name="arm-02")
+    response = client_for(fleet.owner).post(
+        url("machine_rename", fleet.org.pk, fleet.arm.pk), {"name": "arm-02"}, **HTMX
+    )
+    assert response.status_code == 422
+    content = response.content.decode()
+    assert "A machine named “arm-02” already exists in Line A." in content
+    assert 'aria-invalid="true"' in content
+    assert "HX-Retarget" not in response
+
+
+def test_delete_confirmation_page_works_without_javascript(fleet, client_for):
+    client = client_for(fleet.owner)
+    page = client.get(url("location_delete", fleet.org.pk, fleet.empty.pk))
+    assert page.status_code == 200
+    assert "Delete location “Empty room”?" in page.content.decode()
+    assert Location.objects.filter(pk=fleet.empty.pk).exists()
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_deleting_a_location_with_contents_is_refused_with_a_reason(fleet, client_for, htmx):
+    response = client_for(fleet.owner).post(
+        url("location_delete", fleet.org.pk, fleet.hq.pk), **(HTMX if htmx else {})
+    )
+    assert response.status_code == 422
+    assert "“Headquarters” still holds 1 sub-location; delete or move them first." in response.content.decode()
+    assert Location.objects.filter(pk=fleet.hq.pk).exists()
+    assert not AuditEvent.objects.exists()
+
+
+def test_location_owner_manages_machines_in_their_subtree_only(fleet, client_for):
+    client = client_for(fleet.location_owner)
+    assert client.post(url("machine_rename", fleet.org.pk, fleet.arm.pk), {"name": "arm-x"}).status_code == 302
+    # The warehouse is outside their subtree: invisible, so 404 rather than 403.
+    assert client.post(url("machine_rename", fleet.org.pk, fleet.forklift.pk), {"name": "f"}).status_code == 404
+    assert client.post(url("location_delete", fleet.org.pk, fleet.line_a.pk)).status_code == 403
+
+
+def test_malformed_ids_are_404(fleet, client_for):
+    client = client_for(fleet.owner)
+    assert client.get(f"/orgs/{fleet.org.pk}/machines/not-a-uuid/rename/").status_code == 404
+    other = LocationFactory()  # another organization's location under this organization's URL
+    assert client.get(url("location_rename", fleet.org.pk, other.pk)).status_code == 404
