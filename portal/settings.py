@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "fleetadmin.accounts",
     "fleetadmin.fleet",
     "fleetadmin.audit",
+    "fleetadmin.keys",
+    "fleetadmin.api",
 ]
 
 MIDDLEWARE = [
@@ -176,3 +178,19 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
+
+# API keys: values are stored only as HMAC-SHA256 under a pepper. API_KEY_PEPPERS lists
+# "id:secret" pairs; new keys use API_KEY_PEPPER_ID, older ids keep verifying the keys
+# made under them, so a pepper can be replaced without invalidating every key at once.
+# The default derives one pepper from SECRET_KEY (fine for a laptop; set your own in production).
+API_KEY_PEPPERS = {
+    pepper_id: secret
+    for pepper_id, _, secret in (item.partition(":") for item in env.list("API_KEY_PEPPERS", default=[]))
+} or {"1": "pepper-derived-from-secret-key:" + SECRET_KEY}
+API_KEY_PEPPER_ID = env.str("API_KEY_PEPPER_ID", default=next(iter(API_KEY_PEPPERS)))
+# Failed API-key authentications allowed per client address per window before 429.
+API_KEY_FAILURE_LIMIT = env.int("API_KEY_FAILURE_LIMIT", default=20)
+API_KEY_FAILURE_WINDOW_SECONDS = env.int("API_KEY_FAILURE_WINDOW_SECONDS", default=300)
+
+# Test-only: a file holding a clock offset in seconds (see fleetadmin/clock.py). Never set in production.
+FLEETADMIN_CLOCK_OFFSET_FILE = env.str("FLEETADMIN_CLOCK_OFFSET_FILE", default="")

@@ -10,6 +10,8 @@ def healthz(request):
 urlpatterns = [
     path("", include("fleetadmin.fleet.urls")),
     path("accounts/", include("fleetadmin.accounts.urls")),
+    path("orgs/<uuid:org_id>/keys/", include("fleetadmin.keys.urls")),
+    path("api/v1/", include("fleetadmin.api.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]

@@ -68,6 +68,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "fleet.rename_machine": OWNER_ROLES,
     "fleet.delete_machine": ORG_OR_LOCATION_OWNER,
     "fleet.manage_members": ORG_OWNER,
+    "keys.view": ALL_ROLES,
+    "keys.manage": OWNER_ROLES,
     "audit.view_log": frozenset(ORGANIZATION_ROLES),
 }
 # Permissions that any grant inside the organization confers on the organization itself.
@@ -75,6 +77,8 @@ ORGANIZATION_SHELL_PERMISSIONS = frozenset({"fleet.view_organization"})
 
 
 def _scope_of(obj) -> tuple[uuid.UUID, str | None, uuid.UUID | None]:
+    if hasattr(obj, "authz_scope"):  # e.g. an API key's authorization
+        return obj.authz_scope()
     if isinstance(obj, Organization):
         return obj.pk, None, None
     if isinstance(obj, Location):
@@ -111,6 +115,9 @@ def roles_in(actor, organization: Organization) -> set[str]:
 def can(actor, permission: str, obj) -> bool:
     if actor is SYSTEM:
         return True
+    parts = getattr(obj, "authz_parts", None)
+    if parts is not None:  # a composite object (an API key): the actor must cover every part
+        return all(can(actor, permission, part) for part in parts())
     if permission in ORGANIZATION_SHELL_PERMISSIONS:
         return isinstance(obj, Organization) and any(g.touches(obj) for g in grants_for(actor))
     try:

@@ -1,0 +1,148 @@
+"""Authenticating HTTP requests with an API key.
+
+Clients send ``Authorization: ApiKey <key-id>:<key-value>``. A valid key becomes
+an ``ApiKeyPrincipal``: an actor that fleet.authz judges by the key's
+authorizations and that the audit log records as the key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+from fleetadmin import clock
+from fleetadmin.audit.models import ActorType
+from fleetadmin.audit.services import ActorIdentity
+from fleetadmin.fleet.authz import Grant
+from fleetadmin.fleet.models import MACHINE_ROLES, ORGANIZATION_ROLES
+from fleetadmin.keys import tokens
+from fleetadmin.keys.models import ApiKey, ApiKeyAuthorization
+from fleetadmin.keys.services import KEY_PREFIX, api_key_touch
+
+SCHEME = "ApiKey"
+HEADER_HELP = f"send the header 'Authorization: {SCHEME} <key-id>:<key-value>'"
+
+
+class ApiKeyPrincipal:
+    """The actor behind a request authenticated by an API key."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+    is_superuser = False
+    is_support = False
+
+    def __init__(self, key: ApiKey, authorizations: list[ApiKeyAuthorization]):
+        self.key = key
+        self.authorizations = authorizations
+
+    def __repr__(self) -> str:
+        return f"<ApiKeyPrincipal {self.key.pk}>"
+
+    @property
+    def pk(self):
+        return self.key.pk
+
+    def fleet_grants(self) -> list[Grant]:
+        grants = []
+        for a in self.authorizations:
+            if a.role in ORGANIZATION_ROLES:
+                grants.append(Grant(role=a.role, organization_id=a.organization_id))
+            elif a.role in MACHINE_ROLES:
+                grants.append(Grant(role=a.role, organization_id=a.organization_id, machine_id=a.machine_id))
+            else:
+                grants.append(Grant(role=a.role, organization_id=a.organization_id, location_path=a.scope_path))
+        return grants
+
+    def audit_identity(self) -> ActorIdentity:
+        return ActorIdentity(type=ActorType.API_KEY, id=str(self.key.pk), name=self.key.name)
+
+
+@dataclass
+class AuthenticationFailed(Exception):
+    code: str
+    message: str
+    status: int = 401
+
+
+def _failure_cache_key(ip: str | None) -> str:
+    return f"apikey-failures:{ip or 'unknown'}"
+
+
+def _throttled(ip: str | None) -> bool:
+    return (cache.get(_failure_cache_key(ip)) or 0) >= settings.API_KEY_FAILURE_LIMIT
+
+
+def _count_failure(ip: str | None) -> None:
+    cache_key = _failure_cache_key(ip)
+    if not cache.add(cache_key, 1, timeout=settings.API_KEY_FAILURE_WINDOW_SECONDS):
+        try:
+            cache.incr(cache_key)
+        except ValueError:  # expired between add() and incr()
+            cache.add(cache_key, 1, timeout=settings.API_KEY_FAILURE_WINDOW_SECONDS)
+
+
+def parse_authorization_header(header: str) -> tuple[uuid.UUID, str]:
+    scheme, _, credentials = header.strip().partition(" ")
+    key_id, separator, value = credentials.strip().partition(":")
+    if scheme != SCHEME or not separator:
+        raise AuthenticationFailed("malformed_credentials", f"Malformed credentials: {HEADER_HELP}.")
+    try:
+        parsed_id = uuid.UUID(key_id)
+    except ValueError:
+        raise AuthenticationFailed(
+            "malformed_credentials", f"Malformed key id {key_id[:40]!r}: a key id is a UUID."
+        ) from None
+    return parsed_id, value
+
+
+def authenticate_key(key_id: uuid.UUID, value: str) -> ApiKeyPrincipal:
+    """Resolve a key id and value to a principal, or raise AuthenticationFailed saying why not."""
+    if not tokens.is_well_formed(value, KEY_PREFIX):
+        raise AuthenticationFailed(
+            "malformed_key",
+            "The key value is malformed (wrong prefix, length or checksum); check that it was copied whole.",
+        )
+    key = ApiKey.objects.filter(pk=key_id).first()
+    if key is None:
+        raise AuthenticationFailed("unknown_key", f"Unknown API key id {key_id}.")
+    if not tokens.verify(value, tokens.StoredSecret(hash=key.secret_hash, pepper_id=key.pepper_id)):
+        raise AuthenticationFailed("wrong_value", f"The key value does not match API key {key_id}.")
+    now = clock.now()
+    if key.deleted_at is not None:
+        raise AuthenticationFailed(
+            "deleted_key", f"API key {key_id} was deleted at {key.deleted_at:%Y-%m-%dT%H:%M:%SZ}."
+        )
+    if key.retired_at is not None and key.retired_at <= now:
+        raise AuthenticationFailed(
+            "rotated_out_key",
+            f"API key {key_id} was rotated out at {key.retired_at:%Y-%m-%dT%H:%M:%SZ}; "
+            f"use its replacement {key.replaced_by_id}.",
+        )
+    if key.expires_at is not None and key.expires_at <= now:
+        raise AuthenticationFailed("expired_key", f"API key {key_id} expired at {key.expires_at:%Y-%m-%dT%H:%M:%SZ}.")
+    authorizations = list(key.authorizations.all())
+    api_key_touch(key=key, now=now)
+    return ApiKeyPrincipal(key, authorizations)
+
+
+def authenticate_request(request) -> ApiKeyPrincipal:
+    """Authenticate the request's Authorization header; failures are counted per client address."""
+    from fleetadmin.audit.context import current_request_context
+
+    ip = current_request_context().ip
+    if _throttled(ip):
+        raise AuthenticationFailed(
+            "too_many_failures", "Too many failed API-key authentications from this address; wait and retry.", 429
+        )
+    header = request.headers.get("Authorization", "")
+    if not header:
+        raise AuthenticationFailed("missing_credentials", f"Missing credentials: {HEADER_HELP}.")
+    try:
+        return authenticate_key(*parse_authorization_header(header))
+    except AuthenticationFailed:
+        _count_failure(ip)
+        raise

@@ -1,0 +1,170 @@
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from fleetadmin.fleet.models import Location, Machine, Organization, Role
+
+EXPIRING_WINDOW = timedelta(days=7)
+
+
+class ResourceType(models.TextChoices):
+    """The platform's resource types for an authorization."""
+
+    ORGANIZATION = "organization", "Organization"
+    LOCATION = "location", "Location"
+    ROBOT = "robot", "Machine"
+
+
+ROLES_BY_RESOURCE = {
+    ResourceType.ORGANIZATION: (Role.ORGANIZATION_OWNER, Role.ORGANIZATION_OPERATOR),
+    ResourceType.LOCATION: (Role.LOCATION_OWNER, Role.LOCATION_OPERATOR),
+    ResourceType.ROBOT: (Role.ROBOT_OWNER, Role.ROBOT_OPERATOR),
+}
+
+
+class KeyStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    EXPIRING = "expiring", "Expiring"
+    EXPIRED = "expired", "Expired"
+    ROTATED_OUT = "rotated_out", "Rotated out"
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def alive(self):
+        """Not deleted. Deleted keys stay as tombstones so authentication can say "deleted"."""
+        return self.filter(deleted_at__isnull=True)
+
+    def with_status(self, status: str, now):
+        soon = now + EXPIRING_WINDOW
+        retired = Q(retired_at__isnull=False, retired_at__lte=now)
+        expired = Q(expires_at__isnull=False, expires_at__lte=now)
+        expiring = Q(expires_at__gt=now, expires_at__lte=soon) | Q(retired_at__gt=now)
+        if status == KeyStatus.ROTATED_OUT:
+            return self.filter(retired)
+        if status == KeyStatus.EXPIRED:
+            return self.filter(expired).exclude(retired)
+        if status == KeyStatus.EXPIRING:
+            return self.filter(expiring).exclude(retired | expired)
+        if status == KeyStatus.ACTIVE:
+            return self.exclude(retired | expired | expiring)
+        raise ValueError(status)
+
+
+class ApiKey(models.Model):
+    """An API key. Its value is never stored: only HMAC-SHA256(pepper, value) and the pepper's id.
+
+    Rotation follows the platform: it issues a new key (new id and value) with the same
+    authorizations, and this key keeps working until ``retired_at`` (the grace period).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    secret_hash = models.CharField(max_length=64)
+    pepper_id = models.CharField(max_length=16)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_by_name = models.CharField(max_length=255, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True, help_text="After this instant the key is rejected.")
+    replaced_by = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    # A creation form's one-time token: submitting the same form twice creates one key, not two.
+    creation_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "-created_at", "-id"], name="keys_org_newest"),
+            models.Index(fields=["organization", "name"], name="keys_org_name"),
+            models.Index(fields=["organization", "expires_at"], name="keys_org_expires"),
+            models.Index(fields=["organization", "retired_at"], name="keys_org_retired"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def authz_parts(self) -> list:
+        """What fleet.authz must cover to act on this key: each authorization (or the organization)."""
+        return list(self.authorizations.all()) or [self.organization]
+
+    def status(self, now) -> str:
+        if self.retired_at and self.retired_at <= now:
+            return KeyStatus.ROTATED_OUT
+        if self.expires_at and self.expires_at <= now:
+            return KeyStatus.EXPIRED
+        if (self.expires_at and self.expires_at <= now + EXPIRING_WINDOW) or (
+            self.retired_at and self.retired_at > now
+        ):
+            return KeyStatus.EXPIRING
+        return KeyStatus.ACTIVE
+
+
+class ApiKeyAuthorization(models.Model):
+    """One role on one resource, granted to a key.
+
+    ``scope_path`` places the resource in the organization's location tree so
+    that "is this inside that subtree" is a prefix test: "/" for the whole
+    organization, the location's path for a location, and the location's path
+    plus ``m<machine hex>/`` for a machine.
+    """
+
+    key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="authorizations")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    resource_type = models.CharField(max_length=16, choices=ResourceType.choices)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    scope_path = models.CharField(max_length=1300)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["organization", "scope_path"], name="keys_auth_scope")]
+        constraints = [
+            # scope_path identifies the resource: one row per key, role and resource.
+            models.UniqueConstraint(fields=["key", "role", "scope_path"], name="keys_authorization_unique"),
+            models.CheckConstraint(
+                condition=(
+                    Q(resource_type="organization", location__isnull=True, machine__isnull=True)
+                    | Q(resource_type="location", location__isnull=False, machine__isnull=True)
+                    | Q(resource_type="robot", location__isnull=True, machine__isnull=False)
+                ),
+                name="keys_authorization_resource_matches_type",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} on {self.resource_type} {self.resource_id}"
+
+    @property
+    def resource_id(self):
+        if self.resource_type == ResourceType.LOCATION:
+            return self.location_id
+        if self.resource_type == ResourceType.ROBOT:
+            return self.machine_id
+        return self.organization_id
+
+    @property
+    def resource(self):
+        if self.resource_type == ResourceType.LOCATION:
+            return self.location
+        if self.resource_type == ResourceType.ROBOT:
+            return self.machine
+        return self.organization
+
+    def authz_scope(self):
+        """(organization id, location path or None, machine id or None), as fleet.authz expects."""
+        if self.resource_type == ResourceType.ORGANIZATION:
+            return self.organization_id, None, None
+        if self.resource_type == ResourceType.LOCATION:
+            return self.organization_id, self.scope_path, None
+        return self.organization_id, self.scope_path, self.machine_id

@@ -1,0 +1,127 @@
+"""Reads of API keys, scoped to what the actor may see."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from fleetadmin import clock
+from fleetadmin.audit.models import AuditEvent
+from fleetadmin.fleet import authz
+from fleetadmin.fleet.models import Organization
+from fleetadmin.keys.models import ApiKey, ApiKeyAuthorization, KeyStatus, ResourceType
+
+PAGE_SIZE = 50
+
+
+def _authorizations_prefetch() -> Prefetch:
+    return Prefetch(
+        "authorizations",
+        queryset=ApiKeyAuthorization.objects.select_related("location", "machine", "organization").order_by("id"),
+    )
+
+
+def visible_keys(actor, organization: Organization) -> QuerySet[ApiKey]:
+    """Live keys of the organization that the actor may see: every authorization inside the actor's reach."""
+    keys = ApiKey.objects.alive().filter(organization=organization)
+    if not authz.can(actor, "fleet.view_organization", organization):
+        return keys.none()
+    paths = authz.location_paths_visible_to(actor, organization)
+    if paths is None:
+        return keys
+    inside = Q(pk__in=[])
+    for path in paths:
+        inside |= Q(scope_path__startswith=path)
+    machine_ids = authz.machine_ids_visible_to(actor, organization)
+    if machine_ids:
+        inside |= Q(machine_id__in=machine_ids)
+    any_authorization = ApiKeyAuthorization.objects.filter(key=OuterRef("pk"))
+    return keys.filter(Exists(any_authorization)).exclude(Exists(any_authorization.exclude(inside)))
+
+
+def get_key_for(actor, organization: Organization, key_id) -> ApiKey:
+    try:
+        return (
+            visible_keys(actor, organization)
+            .select_related("organization", "replaced_by")
+            .prefetch_related(_authorizations_prefetch())
+            .get(pk=key_id)
+        )
+    except (ApiKey.DoesNotExist, ValueError, TypeError, ValidationError):
+        raise Http404("No such API key.") from None
+
+
+@dataclass(frozen=True)
+class KeyFilters:
+    query: str = ""
+    scope: str = ""
+    role: str = ""
+    status: str = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.query or self.scope or self.role or self.status)
+
+
+@dataclass
+class KeyPage:
+    keys: list[ApiKey]
+    next_cursor: str | None
+    now: datetime
+
+
+def encode_cursor(key: ApiKey) -> str:
+    raw = f"{key.created_at.isoformat()}|{key.pk}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID] | None:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, key_id = raw.split("|")
+        return datetime.fromisoformat(stamp), uuid.UUID(key_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def key_page(actor, organization: Organization, filters: KeyFilters, cursor: str = "") -> KeyPage:
+    """One page of keys, newest first, by keyset pagination: no COUNT, no OFFSET."""
+    now = clock.now()
+    keys = visible_keys(actor, organization)
+    if filters.query:
+        try:
+            keys = keys.filter(pk=uuid.UUID(filters.query))
+        except ValueError:
+            keys = keys.filter(name__icontains=filters.query)
+    if filters.scope:
+        keys = keys.filter(Exists(ApiKeyAuthorization.objects.filter(key=OuterRef("pk"), resource_type=filters.scope)))
+    if filters.role:
+        keys = keys.filter(Exists(ApiKeyAuthorization.objects.filter(key=OuterRef("pk"), role=filters.role)))
+    if filters.status:
+        keys = keys.with_status(filters.status, now)
+    position = decode_cursor(cursor) if cursor else None
+    if position is not None:
+        created_at, key_id = position
+        keys = keys.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=key_id))
+    rows = list(keys.order_by("-created_at", "-pk").prefetch_related(_authorizations_prefetch())[: PAGE_SIZE + 1])
+    has_more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return KeyPage(keys=rows, next_cursor=encode_cursor(rows[-1]) if has_more else None, now=now)
+
+
+def key_history(key: ApiKey, *, limit: int = 50) -> QuerySet[AuditEvent]:
+    """The key's own audit events, newest first, including the rotation that replaced it."""
+    return AuditEvent.objects.filter(
+        organization_id=key.organization_id, target_type="keys.apikey", target_id=str(key.pk)
+    ).order_by("-id")[:limit]
+
+
+STATUS_CHOICES = KeyStatus.choices
+SCOPE_CHOICES = ResourceType.choices

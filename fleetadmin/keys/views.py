@@ -1,0 +1,369 @@
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from fleetadmin import clock
+from fleetadmin.fleet import authz
+from fleetadmin.fleet import selectors as fleet_selectors
+from fleetadmin.fleet.models import Organization
+from fleetadmin.keys import selectors, services
+from fleetadmin.keys.forms import BulkDeleteForm, KeyCreateForm, KeyRenameForm, KeyRotateForm, ScopeForm
+from fleetadmin.keys.models import ApiKey, KeyStatus, ResourceType
+from fleetadmin.keys.services import GRACE_PERIODS, Grant, IssuedKey
+from portal.htmx import render_screen
+
+LIST = "keys/key_list.html"
+DETAIL = "keys/key_detail.html"
+INDENT = "\u2003"
+
+
+# ---- helpers ---------------------------------------------------------------------------------------
+
+
+def _scope_choices(user, organization: Organization, *, location_filter: str = "") -> dict[str, Any]:
+    """What this user may issue keys for: scope types, locations and machines (grouped by location)."""
+    tree = fleet_selectors.organization_tree(user, organization)
+    flat = fleet_selectors.flatten_tree(tree)
+    locations = [
+        (str(node.location.pk), INDENT * depth + node.location.name)
+        for depth, node in flat
+        if authz.can(user, "keys.manage", node.location)
+    ]
+    machine_groups = []
+    for _depth, node in flat:
+        if location_filter and str(node.location.pk) != location_filter:
+            continue
+        rows = [
+            (str(row.machine.pk), row.machine.name)
+            for row in node.machines
+            if authz.can(user, "keys.manage", row.machine)
+        ]
+        if rows:
+            machine_groups.append((node.location.name, rows))
+    scope_types = []
+    if authz.can(user, "keys.manage", organization):
+        scope_types.append(ResourceType.ORGANIZATION)
+    if locations:
+        scope_types.append(ResourceType.LOCATION)
+    if machine_groups or (location_filter and locations):
+        scope_types.append(ResourceType.ROBOT)
+    return {"scope_types": scope_types, "locations": locations, "machines": machine_groups}
+
+
+def _grant_from(user, organization: Organization, data: dict) -> Grant:
+    scope_type = data["scope_type"]
+    if scope_type == ResourceType.LOCATION:
+        resource = fleet_selectors.get_location_for(user, organization, data["location"])
+    elif scope_type == ResourceType.ROBOT:
+        resource = fleet_selectors.get_machine_for(user, organization, data["machine"])
+    else:
+        resource = organization
+    return Grant(role=data["role"], resource=resource)
+
+
+def _warning(issued: IssuedKey) -> str:
+    """The platform's keep-it-safe warning, worded for the key's scope and access."""
+    first = issued.key.authorizations.all()[0]
+    access = "full write access" if first.role.endswith("_owner") else "read access"
+    where = {
+        ResourceType.ORGANIZATION: "your organization",
+        ResourceType.LOCATION: f"the location {first.resource.name}",
+        ResourceType.ROBOT: f"the machine {first.resource.name}",
+    }[first.resource_type]
+    return f"Keep this key somewhere safe; it has {access} to {where}."
+
+
+def _show_once(request: HttpRequest, organization: Organization, issued: IssuedKey, *, heading: str, replaced=None):
+    """The one response that ever carries a key value. Never cached, never stored, never redirected to."""
+    context = {
+        "organization": organization,
+        "nav_section": "keys",
+        "issued": issued,
+        "heading": heading,
+        "warning": _warning(issued),
+        "replaced": replaced,
+    }
+    response = render_screen(request, "keys/key_created.html", context, partial="secret-panel")
+    add_never_cache_headers(response)
+    response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"
+    return response
+
+
+def _organization(request: HttpRequest, org_id) -> Organization:
+    return fleet_selectors.get_organization_for(request.user, org_id)
+
+
+# ---- list ------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def key_list(request: HttpRequest, org_id) -> HttpResponse:
+    organization = _organization(request, org_id)
+    get = request.GET
+    filters = selectors.KeyFilters(
+        query=get.get("q", "").strip()[:100],
+        scope=get.get("scope", "") if get.get("scope", "") in ResourceType.values else "",
+        role=get.get("role", "") if get.get("role", "") in {r for pair in _role_values() for r in pair} else "",
+        status=get.get("status", "") if get.get("status", "") in KeyStatus.values else "",
+    )
+    page = selectors.key_page(request.user, organization, filters, cursor=get.get("after", ""))
+    can_manage = authz.can(request.user, "keys.manage", organization) or bool(
+        _scope_choices(request.user, organization)["scope_types"]
+    )
+    rows = [
+        {
+            "key": key,
+            "status": key.status(page.now),
+            "first": key.authorizations.all()[0] if key.authorizations.all() else None,
+            "more": max(len(key.authorizations.all()) - 1, 0),
+            "can_manage": authz.can(request.user, "keys.manage", key),
+        }
+        for key in page.keys
+    ]
+    context = {
+        "organization": organization,
+        "nav_section": "keys",
+        "rows": rows,
+        "page": page,
+        "filters": filters,
+        "can_create": can_manage,
+        "any_manageable": any(row["can_manage"] for row in rows),
+        "scope_choices": ResourceType.choices,
+        "role_choices": [(r, r) for pair in _role_values() for r in pair],
+        "status_choices": KeyStatus.choices,
+        "first_page": not get.get("after"),
+    }
+    return render_screen(request, LIST, context, partial="key-table")
+
+
+def _role_values():
+    from fleetadmin.keys.models import ROLES_BY_RESOURCE
+
+    return [tuple(str(r) for r in roles) for roles in ROLES_BY_RESOURCE.values()]
+
+
+# ---- create ----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def key_create(request: HttpRequest, org_id) -> HttpResponse:
+    user = request.user
+    organization = _organization(request, org_id)
+    source = request.POST if request.method == "POST" else request.GET
+    choices = _scope_choices(user, organization, location_filter=source.get("location", ""))
+    if not choices["scope_types"]:
+        raise PermissionDenied("You cannot create API keys in this organization.")
+    now = clock.now()
+    if request.method == "POST":
+        form = KeyCreateForm(request.POST, now=now, **choices)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                issued = services.api_key_create(
+                    actor=user,
+                    organization=organization,
+                    grants=[_grant_from(user, organization, data)],
+                    name=data["name"],
+                    expires_at=data["expires_at"],
+                    creation_token=data["form_token"],
+                )
+            except services.DuplicateSubmission as duplicate:
+                messages.info(
+                    request, "This form was already submitted; the key was created then. Its value is shown only once."
+                )
+                return redirect("keys:detail", org_id=organization.pk, key_id=duplicate.key.pk)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                return _show_once(request, organization, issued, heading="API key created")
+        status = 422
+    else:
+        initial = {"form_token": secrets.token_urlsafe(24), "scope_type": choices["scope_types"][0], "access": "owner"}
+        # An htmx reload of the dependent pickers carries the form's current values.
+        initial.update(
+            {
+                k: v
+                for k, v in request.GET.items()
+                if k in {"scope_type", "location", "machine", "access", "name", "expiry", "expires_on", "form_token"}
+            }
+        )
+        form = KeyCreateForm(initial=initial, now=now, **choices)
+        status = 200
+    selected_scope = form["scope_type"].value() or choices["scope_types"][0]
+    context = {
+        "organization": organization,
+        "nav_section": "keys",
+        "form": form,
+        "selected_scope": selected_scope,
+        "selected_expiry": form["expiry"].value(),
+    }
+    return render_screen(request, "keys/key_form.html", context, partial="key-form", status=status)
+
+
+# ---- detail and changes ----------------------------------------------------------------------------
+
+
+def _detail_context(request, organization, key, **extra) -> dict[str, Any]:
+    user = request.user
+    now = clock.now()
+    can_manage = authz.can(user, "keys.manage", key)
+    choices = _scope_choices(user, organization) if can_manage else None
+    return {
+        "organization": organization,
+        "nav_section": "keys",
+        "key": key,
+        "status": key.status(now),
+        "authorizations": list(key.authorizations.all()),
+        "history": list(selectors.key_history(key)),
+        "can_manage": can_manage,
+        "usable": can_manage and key.replaced_by_id is None,
+        "rename_form": extra.get("rename_form") or KeyRenameForm(initial={"name": key.name}),
+        "rotate_form": extra.get("rotate_form") or KeyRotateForm(),
+        "grant_form": extra.get("grant_form")
+        or (ScopeForm(**choices, initial={"access": "owner"}) if choices else None),
+    }
+
+
+def _key(request, org_id, key_id) -> tuple[Organization, ApiKey]:
+    organization = _organization(request, org_id)
+    return organization, selectors.get_key_for(request.user, organization, key_id)
+
+
+@login_required
+@require_GET
+def key_detail(request: HttpRequest, org_id, key_id) -> HttpResponse:
+    organization, key = _key(request, org_id, key_id)
+    return render_screen(request, DETAIL, _detail_context(request, organization, key))
+
+
+def _manage(request, org_id, key_id) -> tuple[Organization, ApiKey]:
+    organization, key = _key(request, org_id, key_id)
+    authz.require(request.user, "keys.manage", key)
+    return organization, key
+
+
+def _back_to_key(key: ApiKey) -> HttpResponse:
+    return redirect("keys:detail", org_id=key.organization_id, key_id=key.pk)
+
+
+@login_required
+@require_POST
+def key_rename(request: HttpRequest, org_id, key_id) -> HttpResponse:
+    organization, key = _manage(request, org_id, key_id)
+    form = KeyRenameForm(request.POST)
+    if form.is_valid():
+        try:
+            services.api_key_rename(actor=request.user, key=key, name=form.cleaned_data["name"])
+        except ValidationError as error:
+            form.add_error("name", error)
+        else:
+            messages.success(request, f"Key renamed to “{key.name}”.")
+            return _back_to_key(key)
+    context = _detail_context(request, organization, key, rename_form=form)
+    return render_screen(request, DETAIL, context, status=422)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def key_rotate(request: HttpRequest, org_id, key_id) -> HttpResponse:
+    organization, key = _manage(request, org_id, key_id)
+    form = KeyRotateForm(request.POST or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            issued = services.api_key_rotate(
+                actor=request.user, key=key, grace=GRACE_PERIODS[form.cleaned_data["grace"]]
+            )
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            return _show_once(request, organization, issued, heading="API key rotated", replaced=key)
+    context = {"organization": organization, "nav_section": "keys", "key": key, "form": form, "error": error}
+    status = 422 if request.method == "POST" else 200
+    return render_screen(request, "keys/key_rotate.html", context, status=status)
+
+
+@login_required
+@require_POST
+def key_duplicate(request: HttpRequest, org_id, key_id) -> HttpResponse:
+    organization, key = _manage(request, org_id, key_id)
+    issued = services.api_key_duplicate(actor=request.user, key=key)
+    return _show_once(request, organization, issued, heading=f"Copy of “{key.name}” created")
+
+
+@login_required
+@require_POST
+def key_grant(request: HttpRequest, org_id, key_id) -> HttpResponse:
+    organization, key = _manage(request, org_id, key_id)
+    form = ScopeForm(request.POST, **_scope_choices(request.user, organization))
+    if form.is_valid():
+        try:
+            services.api_key_authorization_add(
+                actor=request.user, key=key, grant=_grant_from(request.user, organization, form.cleaned_data)
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Granted {form.cleaned_data['role']} to “{key.name}”.")
+            return _back_to_key(key)
+    key = selectors.get_key_for(request.user, organization, key.pk)
+    return render_screen(request, DETAIL, _detail_context(request, organization, key, grant_form=form), status=422)
+
+
+@login_required
+@require_POST
+def key_revoke(request: HttpRequest, org_id, key_id, authorization_id) -> HttpResponse:
+    _, key = _manage(request, org_id, key_id)
+    authorization = next((a for a in key.authorizations.all() if a.pk == authorization_id), None)
+    if authorization is None:
+        raise Http404("No such authorization on this key.")
+    try:
+        services.api_key_authorization_remove(actor=request.user, key=key, authorization=authorization)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Removed {authorization.role} from “{key.name}”.")
+    return _back_to_key(key)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def key_delete(request: HttpRequest, org_id, key_id) -> HttpResponse:
+    organization, key = _manage(request, org_id, key_id)
+    if request.method == "POST":
+        services.api_key_delete(actor=request.user, key=key)
+        messages.success(request, f"Deleted API key “{key.name}”. It no longer authenticates.")
+        return redirect("keys:list", org_id=organization.pk)
+    context = {"organization": organization, "nav_section": "keys", "keys": [key], "single": True}
+    return render_screen(request, "keys/key_delete.html", context)
+
+
+@login_required
+@require_POST
+def key_bulk_delete(request: HttpRequest, org_id) -> HttpResponse:
+    organization = _organization(request, org_id)
+    ids = request.POST.getlist("key")[:200]
+    keys = [selectors.get_key_for(request.user, organization, key_id) for key_id in ids]
+    if not keys:
+        messages.error(request, "Select at least one key to delete.")
+        return redirect("keys:list", org_id=organization.pk)
+    for key in keys:
+        authz.require(request.user, "keys.manage", key)
+    form = BulkDeleteForm(request.POST)
+    if form.is_valid() and form.cleaned_data["confirm"]:
+        count = services.api_key_bulk_delete(actor=request.user, keys=keys)
+        messages.success(request, f"Deleted {count} API key{'s' if count != 1 else ''}.")
+        return redirect("keys:list", org_id=organization.pk)
+    context = {"organization": organization, "nav_section": "keys", "keys": keys, "single": False}
+    return render_screen(request, "keys/key_delete.html", context)
