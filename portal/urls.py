@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("fleetadmin.fleet.urls")),
     path("accounts/", include("fleetadmin.accounts.urls")),
     path("orgs/<uuid:org_id>/keys/", include("fleetadmin.keys.urls")),
+    path("orgs/<uuid:org_id>/audit/", include("fleetadmin.audit.urls")),
     path("api/v1/", include("fleetadmin.api.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

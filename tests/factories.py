@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group
 from fleetadmin.accounts.models import SUPPORT_GROUP
 from fleetadmin.fleet.models import Location, Machine, Membership, Organization, Role
 
-TEST_PASSWORD = "correct-horse-battery"  # noqa: S105
+TEST_PASSWORD = "correct-horse-battery"
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -66,6 +66,9 @@ class AuditEvent(models.Model):
             models.Index(fields=["organization", "target_type", "target_id", "-id"], name="audit_org_target"),
             models.Index(fields=["organization", "actor_type", "actor_id", "-id"], name="audit_org_actor"),
             models.Index(fields=["organization", "ticket", "-id"], name="audit_org_ticket"),
+            models.Index(fields=["organization", "actor_name", "-id"], name="audit_org_actor_name"),
+            models.Index(fields=["organization", "target_id", "-id"], name="audit_org_target_id"),
+            models.Index(fields=["organization", "created_at"], name="audit_org_created"),
             models.Index(fields=["request_id"], name="audit_request"),
         ]
 
@@ -83,3 +86,55 @@ class AuditEvent(models.Model):
     @property
     def verb(self) -> str:
         return self.action.rsplit(".", 1)[-1]
+
+
+class ChainCheckpoint(models.Model):
+    """Where an organization's chain resumes after pruning: the hash of the last removed event."""
+
+    organization = models.ForeignKey(
+        "fleet.Organization", on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+"
+    )
+    last_pruned_event_id = models.BigIntegerField()
+    last_pruned_hash = models.CharField(max_length=64)
+    pruned_count = models.BigIntegerField()
+    pruned_before = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-last_pruned_event_id"]
+        indexes = [models.Index(fields=["organization", "-last_pruned_event_id"], name="audit_checkpoint_org")]
+
+    def __str__(self) -> str:
+        return f"checkpoint after event {self.last_pruned_event_id}"
+
+
+class ChainVerification(models.Model):
+    """The outcome of one run of audit_verify for one organization, shown on its audit page."""
+
+    organization = models.ForeignKey(
+        "fleet.Organization", on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+"
+    )
+    verified_at = models.DateTimeField()
+    ok = models.BooleanField()
+    events_checked = models.BigIntegerField()
+    first_bad_event_id = models.BigIntegerField(null=True, blank=True)
+    message = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["-verified_at"]
+        indexes = [models.Index(fields=["organization", "-verified_at"], name="audit_verification_org")]
+
+    def __str__(self) -> str:
+        return f"{'ok' if self.ok else 'FAILED'} at {self.verified_at:%Y-%m-%d %H:%M}"
+
+
+class PrunePermit(models.Model):
+    """On SQLite, the presence of a row (inside audit_prune's own transaction) lets its DELETEs through.
+
+    PostgreSQL uses a transaction-local setting instead; see migration 0003.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"prune permit {self.pk}"

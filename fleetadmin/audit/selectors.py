@@ -1,21 +1,120 @@
-from django.db.models import QuerySet
+"""Reads of the audit log. Keyset pagination on the id: no COUNT(*), no OFFSET, at any depth."""
 
-from fleetadmin.audit.models import AuditEvent
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.db.models import QuerySet
+from django.http import Http404
+
+from fleetadmin.audit.models import AuditEvent, ChainVerification
+from fleetadmin.audit.query import AuditFilters
+
+PAGE_SIZE = 50
+EXPORT_CHUNK = 2000
 
 EVENT_LIST_FIELDS = (
     "id",
     "created_at",
     "organization_id",
     "actor_type",
+    "actor_id",
     "actor_name",
     "action",
     "target_type",
     "target_id",
     "target_name",
     "ticket",
+    "request_id",
+    "changes",
 )
 
 
 def recent_events_for_organization(organization, *, limit: int = 10) -> QuerySet[AuditEvent]:
     """The newest events of an organization (uses the audit_org_newest index)."""
     return AuditEvent.objects.filter(organization=organization).only(*EVENT_LIST_FIELDS).order_by("-id")[:limit]
+
+
+@dataclass
+class EventPage:
+    events: list[AuditEvent]
+    next_before: int | None
+
+
+def event_page(organization, filters: AuditFilters, *, before: int | None = None) -> EventPage:
+    events = filters.apply(AuditEvent.objects.filter(organization=organization)).only(*EVENT_LIST_FIELDS)
+    if before is not None:
+        events = events.filter(id__lt=before)
+    rows = list(events.order_by("-id")[: PAGE_SIZE + 1])
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return EventPage(events=rows, next_before=rows[-1].id if more else None)
+
+
+def iter_events(organization, filters: AuditFilters) -> Iterator[AuditEvent]:
+    """Every matching event, newest first, fetched in fixed-size keyset chunks (constant memory)."""
+    base = filters.apply(AuditEvent.objects.filter(organization=organization)).order_by("-id")
+    before = None
+    while True:
+        chunk = base if before is None else base.filter(id__lt=before)
+        rows = list(chunk[:EXPORT_CHUNK])
+        yield from rows
+        if len(rows) < EXPORT_CHUNK:
+            return
+        before = rows[-1].id
+
+
+def get_event_for(organization, event_id: int) -> AuditEvent:
+    try:
+        return AuditEvent.objects.get(organization=organization, pk=event_id)
+    except (AuditEvent.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such event.") from None
+
+
+def events_of_request(event: AuditEvent, *, limit: int = 50) -> list[AuditEvent]:
+    if not event.request_id:
+        return []
+    return list(
+        AuditEvent.objects.filter(organization_id=event.organization_id, request_id=event.request_id)
+        .exclude(pk=event.pk)
+        .only(*EVENT_LIST_FIELDS)
+        .order_by("id")[:limit]
+    )
+
+
+def object_history(organization_id, target_type: str, target_id, *, limit: int = 50) -> list[AuditEvent]:
+    """An object's own events, newest first (uses the audit_org_target index)."""
+    return list(
+        AuditEvent.objects.filter(organization_id=organization_id, target_type=target_type, target_id=str(target_id))
+        .only(*EVENT_LIST_FIELDS)
+        .order_by("-id")[:limit]
+    )
+
+
+def target_urls(events: list[AuditEvent]) -> dict[tuple[str, str], str]:
+    """Links to the targets that still exist: one query per target type on the page, whatever its length."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for event in events:
+        if event.target_type and event.target_id:
+            wanted[event.target_type].add(event.target_id)
+    urls: dict[tuple[str, str], str] = {}
+    for target_type, ids in wanted.items():
+        try:
+            model = apps.get_model(target_type)
+        except (LookupError, ValueError):
+            continue
+        if not hasattr(model, "get_absolute_url"):
+            continue
+        queryset = model._default_manager.filter(pk__in=ids)
+        if hasattr(model, "deleted_at"):
+            queryset = queryset.filter(deleted_at__isnull=True)
+        for obj in queryset:
+            urls[(target_type, str(obj.pk))] = obj.get_absolute_url()
+    return urls
+
+
+def latest_verification(organization) -> ChainVerification | None:
+    return ChainVerification.objects.filter(organization=organization).order_by("-verified_at").first()

@@ -71,6 +71,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "keys.view": ALL_ROLES,
     "keys.manage": OWNER_ROLES,
     "audit.view_log": frozenset(ORGANIZATION_ROLES),
+    "audit.verify": ORG_OWNER,
 }
 # Permissions that any grant inside the organization confers on the organization itself.
 ORGANIZATION_SHELL_PERMISSIONS = frozenset({"fleet.view_organization"})

@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 
 class Role(models.TextChoices):
@@ -33,6 +34,9 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("fleet:organization", args=[self.pk])
 
 
 class Location(models.Model):
@@ -65,6 +69,9 @@ class Location(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return f"{reverse('fleet:organization', args=[self.organization_id])}#node-{self.pk}"
+
     @property
     def depth(self) -> int:
         return self.path.count("/") - 2  # a root location has depth 0
@@ -90,6 +97,9 @@ class Machine(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return f"{reverse('fleet:organization', args=[self.organization_id])}#node-{self.pk}"
 
 
 class Membership(models.Model):

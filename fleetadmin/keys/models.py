@@ -4,6 +4,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from fleetadmin.fleet.models import Location, Machine, Organization, Role
 
@@ -92,6 +93,9 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("keys:detail", args=[self.organization_id, self.pk])
 
     def authz_parts(self) -> list:
         """What fleet.authz must cover to act on this key: each authorization (or the organization)."""

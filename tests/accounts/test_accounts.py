@@ -57,7 +57,11 @@ def test_password_change(client, user):
     client.force_login(user)
     response = client.post(
         reverse("accounts:password_change"),
-        {"old_password": TEST_PASSWORD, "new_password1": "a-much-longer-passphrase", "new_password2": "a-much-longer-passphrase"},
+        {
+            "old_password": TEST_PASSWORD,
+            "new_password1": "a-much-longer-passphrase",
+            "new_password2": "a-much-longer-passphrase",
+        },
     )
     assert response.status_code == 302
     user.refresh_from_db()

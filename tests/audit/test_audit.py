@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 
@@ -20,7 +22,7 @@ def make_events(fleet, n=3):
 def test_events_chain_per_organization(fleet):
     events = make_events(fleet)
     assert events[0].prev_hash == ""
-    for previous, event in zip(events, events[1:], strict=False):
+    for previous, event in itertools.pairwise(events):
         assert event.prev_hash == previous.hash
     for event in events:
         assert event.hash == event_hash(event, event.prev_hash)
@@ -28,7 +30,9 @@ def test_events_chain_per_organization(fleet):
 
 def test_chains_of_two_organizations_are_independent(fleet):
     make_events(fleet, 2)
-    other_location = services.location_create(actor=SYSTEM, organization=fleet.outsider.memberships.get().organization, name="X")
+    other_location = services.location_create(
+        actor=SYSTEM, organization=fleet.outsider.memberships.get().organization, name="X"
+    )
     other_event = AuditEvent.objects.get(target_id=str(other_location.pk))
     assert other_event.prev_hash == ""
 
@@ -76,7 +80,9 @@ def test_record_refuses_to_run_outside_a_transaction():
 
 def test_secrets_are_redacted_wherever_they_appear():
     changes = {"after": {"name": "k", "key_value": "fa_live_x", "nested": [{"client_secret": "s"}]}}
-    assert redact(changes) == {"after": {"name": "k", "key_value": "[redacted]", "nested": [{"client_secret": "[redacted]"}]}}
+    assert redact(changes) == {
+        "after": {"name": "k", "key_value": "[redacted]", "nested": [{"client_secret": "[redacted]"}]}
+    }
 
 
 def test_record_stores_redacted_changes(fleet):

@@ -148,9 +148,7 @@ def test_operator_cannot_change_machines(fleet):
 def test_membership_grant_validates_role_and_scope(fleet):
     newcomer = UserFactory()
     with pytest.raises(ValidationError, match="needs a location"):
-        services.membership_grant(
-            actor=fleet.owner, user=newcomer, organization=fleet.org, role=Role.LOCATION_OWNER
-        )
+        services.membership_grant(actor=fleet.owner, user=newcomer, organization=fleet.org, role=Role.LOCATION_OWNER)
     with pytest.raises(ValidationError, match="role must be one of"):
         services.membership_grant(actor=fleet.owner, user=newcomer, organization=fleet.org, role="robot_owner")
     with pytest.raises(PermissionDenied):

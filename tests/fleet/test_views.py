@@ -107,8 +107,8 @@ def test_overview_for_the_owner_has_every_control(fleet, client_for):
         assert name in content
     assert str(fleet.arm.pk) in content and 'data-copy="' in content
     assert "Add a location" in content and "Add a machine" in content
-    assert f'aria-label="Rename machine arm-01"' in content
-    assert f'aria-label="Delete location Warehouse"' in content
+    assert 'aria-label="Rename machine arm-01"' in content
+    assert 'aria-label="Delete location Warehouse"' in content
     assert 'id="activity"' in content
 
 
@@ -117,7 +117,7 @@ def test_overview_for_the_operator_is_read_only(fleet, client_for):
     content = response.content.decode()
     assert response.status_code == 200
     assert "arm-01" in content and "forklift-01" in content
-    for control in ["Add a location", "Add a machine", ">Rename<", ">Delete<", "<form class=\"inline-form\""]:
+    for control in ["Add a location", "Add a machine", ">Rename<", ">Delete<", '<form class="inline-form"']:
         assert control not in content
     assert 'id="activity"' in content
 
@@ -224,7 +224,9 @@ def test_owner_writes_with_htmx_return_the_refreshed_panel_and_activity(fleet, c
     assert response["HX-Retarget"] == "#fleet-panel"
     content = response.content.decode()
     assert content.lstrip().startswith('<section id="fleet-panel"')
-    assert '<section id="activity" class="card activity" aria-labelledby="activity-heading" hx-swap-oob="true">' in content
+    assert (
+        '<section id="activity" class="card activity" aria-labelledby="activity-heading" hx-swap-oob="true">' in content
+    )
     assert 'id="messages" class="messages" aria-live="polite" hx-swap-oob="true"' in content
     assert_effect(fleet, case)
     (event,) = AuditEvent.objects.all()
@@ -283,9 +285,7 @@ def test_delete_confirmation_page_works_without_javascript(fleet, client_for):
 
 @pytest.mark.parametrize("htmx", [False, True])
 def test_deleting_a_location_with_contents_is_refused_with_a_reason(fleet, client_for, htmx):
-    response = client_for(fleet.owner).post(
-        url("location_delete", fleet.org.pk, fleet.hq.pk), **(HTMX if htmx else {})
-    )
+    response = client_for(fleet.owner).post(url("location_delete", fleet.org.pk, fleet.hq.pk), **(HTMX if htmx else {}))
     assert response.status_code == 422
     assert "“Headquarters” still holds 1 sub-location; delete or move them first." in response.content.decode()
     assert Location.objects.filter(pk=fleet.hq.pk).exists()

@@ -1,0 +1,59 @@
+"""Before/after as rows a person can read: nested values flattened to dotted paths."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    path: str
+    before: str
+    after: str
+    changed: bool
+    added: bool
+    removed: bool
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        flat: dict[str, Any] = {}
+        for key, inner in value.items():
+            flat.update(_flatten(inner, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    return {prefix or "(value)": value}
+
+
+def _show(value: Any) -> str:
+    if value is _MISSING:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def diff_rows(changes: dict) -> list[DiffRow]:
+    """Rows for every field in before or after; changed ones flagged (secrets arrive as "[redacted]")."""
+    before = _flatten(changes.get("before") or {}) if changes.get("before") else {}
+    after = _flatten(changes.get("after") or {}) if changes.get("after") else {}
+    extra = {k: v for k, v in changes.items() if k not in {"before", "after"}}
+    rows = []
+    for path in sorted(before.keys() | after.keys()):
+        old, new = before.get(path, _MISSING), after.get(path, _MISSING)
+        rows.append(
+            DiffRow(
+                path=path,
+                before=_show(old),
+                after=_show(new),
+                changed=old != new,
+                added=old is _MISSING,
+                removed=new is _MISSING,
+            )
+        )
+    for path, value in sorted(_flatten(extra).items()) if extra else []:
+        rows.append(DiffRow(path=path, before="", after=_show(value), changed=False, added=False, removed=False))
+    return rows

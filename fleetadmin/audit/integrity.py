@@ -1,0 +1,149 @@
+"""Verifying the per-organization hash chains, and pruning old events without breaking them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+
+from fleetadmin import audit, clock
+from fleetadmin.audit.hashing import HASHED_FIELDS, event_hash
+from fleetadmin.audit.models import AuditEvent, ChainCheckpoint, ChainVerification, PrunePermit
+from fleetadmin.audit.services import SYSTEM
+
+CHUNK = 5000
+PRUNE_BATCH = 10_000
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    organization_id: object
+    ok: bool
+    events_checked: int
+    first_bad_event_id: int | None
+    message: str
+
+
+def _chain_start(organization_id) -> tuple[int, str]:
+    """(last pruned event id, its hash): where the remaining chain must resume."""
+    checkpoint = (
+        ChainCheckpoint.objects.filter(organization_id=organization_id).order_by("-last_pruned_event_id").first()
+    )
+    return (checkpoint.last_pruned_event_id, checkpoint.last_pruned_hash) if checkpoint else (0, "")
+
+
+def verify_chain(organization_id, *, record: bool = True) -> VerificationResult:
+    """Walk one organization's chain in id order; report the first event whose content or link is wrong."""
+    after_id, expected_prev = _chain_start(organization_id)
+    fields = ("id", *(f for f in HASHED_FIELDS if f != "organization_id"), "organization_id", "prev_hash", "hash")
+    checked = 0
+    result = None
+    events = AuditEvent.objects.filter(organization_id=organization_id).only(*fields).order_by("id")
+    while result is None:
+        chunk = list(events.filter(id__gt=after_id)[:CHUNK])
+        for event in chunk:
+            if event.prev_hash != expected_prev:
+                result = VerificationResult(
+                    organization_id,
+                    False,
+                    checked,
+                    event.id,
+                    f"Event {event.id} does not link to the event before it: an event was removed or reordered.",
+                )
+                break
+            if event_hash(event, event.prev_hash) != event.hash:
+                result = VerificationResult(
+                    organization_id,
+                    False,
+                    checked,
+                    event.id,
+                    f"Event {event.id} does not match its hash: its content was changed after it was recorded.",
+                )
+                break
+            expected_prev = event.hash
+            checked += 1
+        else:
+            if len(chunk) < CHUNK:
+                result = VerificationResult(organization_id, True, checked, None, f"Verified {checked} events.")
+            else:
+                after_id = chunk[-1].id
+    if record:
+        ChainVerification.objects.create(
+            organization_id=organization_id,
+            verified_at=clock.now(),
+            ok=result.ok,
+            events_checked=result.events_checked,
+            first_bad_event_id=result.first_bad_event_id,
+            message=result.message,
+        )
+    return result
+
+
+def organizations_with_events() -> list:
+    return list(AuditEvent.objects.order_by().values_list("organization_id", flat=True).distinct())
+
+
+def _allow_prune_in_this_transaction() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL fleetadmin.audit_prune = 'on'")
+    else:
+        PrunePermit.objects.create()
+
+
+def _close_prune_permit() -> None:
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {PrunePermit._meta.db_table}")  # noqa: S608 -- constant table name
+
+
+def audit_prune(*, before: datetime, organization_id) -> int:
+    """Remove one organization's events recorded before ``before``, oldest first, in batches.
+
+    Each batch commits with a checkpoint holding the hash of the last event it removed, so the
+    chain stays verifiable from there even if the command stops half-way. Records one
+    ``audit.log.prune`` event (by ``system``) saying what was removed.
+    """
+    from fleetadmin.fleet.models import Organization
+
+    table = AuditEvent._meta.db_table
+    total = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                AuditEvent.objects.filter(organization_id=organization_id, created_at__lt=before)
+                .order_by("id")
+                .values_list("id", "hash")[:PRUNE_BATCH]
+            )
+            if not batch:
+                break
+            _allow_prune_in_this_transaction()
+            # Delete the whole prefix up to the batch's last event, so what remains is always a suffix of the chain.
+            org_field = AuditEvent._meta.get_field("organization").target_field
+            if organization_id is None:
+                where, params = "organization_id IS NULL", []
+            else:
+                where, params = "organization_id = %s", [org_field.get_db_prep_value(organization_id, connection)]
+            with connection.cursor() as cursor:
+                cursor.execute(f"DELETE FROM {table} WHERE {where} AND id <= %s", [*params, batch[-1][0]])  # noqa: S608
+                deleted = cursor.rowcount
+            _close_prune_permit()
+            ChainCheckpoint.objects.create(
+                organization_id=organization_id,
+                last_pruned_event_id=batch[-1][0],
+                last_pruned_hash=batch[-1][1],
+                pruned_count=deleted,
+                pruned_before=before,
+            )
+            total += deleted
+    if total:
+        organization = Organization.objects.filter(pk=organization_id).first() if organization_id else None
+        with transaction.atomic():
+            audit.record(
+                actor=SYSTEM,
+                action="audit.log.prune",
+                organization=organization,
+                changes={"after": {"pruned_events": total, "recorded_before": before.isoformat()}},
+            )
+    return total

@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import push_url
+
+from fleetadmin import audit
+from fleetadmin.audit import selectors
+from fleetadmin.audit.diffs import diff_rows
+from fleetadmin.audit.integrity import verify_chain
+from fleetadmin.audit.models import ActorType
+from fleetadmin.audit.query import AuditFilters, QueryError, parse_query
+from fleetadmin.fleet import authz
+from fleetadmin.fleet.selectors import get_organization_for
+from portal.htmx import render_screen, wants_partial
+
+FIELD_NAMES = ("actor", "action", "target_type", "target_id", "ticket", "request_id")
+EXPORT_COLUMNS = (
+    "id",
+    "created_at",
+    "actor_type",
+    "actor_id",
+    "actor_name",
+    "action",
+    "target_type",
+    "target_id",
+    "target_name",
+    "ticket",
+    "request_id",
+    "ip",
+    "user_agent",
+    "changes",
+    "prev_hash",
+    "hash",
+)
+
+
+def _organization(request, org_id):
+    organization = get_organization_for(request.user, org_id)
+    authz.require(request.user, "audit.view_log", organization)
+    return organization
+
+
+def _filters(request: HttpRequest) -> tuple[AuditFilters, str | None]:
+    """The query line, overridden field by field by the filter form. Returns (filters, error)."""
+    get = request.GET
+    error = None
+    try:
+        from_query = parse_query(get.get("q", ""))
+    except QueryError as exc:
+        from_query, error = AuditFilters(), str(exc)
+    fields = {name: get.get(name, "").strip()[:255] for name in FIELD_NAMES}
+    for name in ("since", "until"):
+        raw = get.get(name, "").strip()
+        if raw:
+            try:
+                fields[name] = date.fromisoformat(raw)
+            except ValueError:
+                error = error or f"'{raw}' is not a date; write dates as YYYY-MM-DD."
+    from_form = AuditFilters(**{k: v for k, v in fields.items() if v})
+    filters = from_query.merged(from_form)
+    if filters.since and filters.until and filters.since > filters.until:
+        error = error or f"The date range is empty: {filters.since} is after {filters.until}."
+    return filters, error
+
+
+@login_required
+@require_GET
+def audit_log(request: HttpRequest, org_id) -> HttpResponse:
+    organization = _organization(request, org_id)
+    filters, error = _filters(request)
+    try:
+        before = int(request.GET["before"]) if request.GET.get("before") else None
+    except ValueError:
+        before = None
+    page = selectors.event_page(organization, filters if not error else AuditFilters(), before=before)
+    if error:
+        page.events, page.next_before = [], None
+    canonical = f"{request.path}?{urlencode({'q': filters.to_query()})}" if filters.active else request.path
+    if before is not None:
+        canonical += f"{'&' if filters.active else '?'}before={before}"
+    if (
+        not error
+        and not wants_partial(request)
+        and any(request.GET.get(name) for name in (*FIELD_NAMES, "since", "until"))
+    ):
+        return redirect(canonical)  # the filter form's fields, said as the one-line query
+    context = {
+        "organization": organization,
+        "nav_section": "audit",
+        "filters": filters,
+        "query": filters.to_query(),
+        "error": error,
+        "page": page,
+        "links": selectors.target_urls(page.events),
+        "first_page": before is None,
+        "verification": selectors.latest_verification(organization),
+        "can_verify": authz.can(request.user, "audit.verify", organization),
+        "actor_types": ActorType,
+    }
+    response = render_screen(request, "audit/log.html", context, partial="events", status=400 if error else 200)
+    if wants_partial(request) and not error:
+        push_url(response, canonical)
+    return response
+
+
+@login_required
+@require_GET
+def event_detail(request: HttpRequest, org_id, event_id: int) -> HttpResponse:
+    organization = _organization(request, org_id)
+    event = selectors.get_event_for(organization, event_id)
+    related = selectors.events_of_request(event)
+    context = {
+        "organization": organization,
+        "nav_section": "audit",
+        "event": event,
+        "rows": diff_rows(event.changes or {}),
+        "related": related,
+        "links": selectors.target_urls([event, *related]),
+    }
+    return render_screen(request, "audit/event.html", context)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_lines(events):
+    writer = csv.writer(_Echo())
+    yield writer.writerow(EXPORT_COLUMNS)
+    for event in events:
+        yield writer.writerow(
+            [
+                json.dumps(event.changes, sort_keys=True, ensure_ascii=False)
+                if column == "changes"
+                else (event.created_at.isoformat() if column == "created_at" else getattr(event, column))
+                for column in EXPORT_COLUMNS
+            ]
+        )
+
+
+def _json_lines(events):
+    for event in events:
+        row = {column: getattr(event, column) for column in EXPORT_COLUMNS}
+        row["created_at"] = event.created_at.isoformat()
+        yield json.dumps(row, ensure_ascii=False, default=str) + "\n"
+
+
+@login_required
+@require_GET
+def export(request: HttpRequest, org_id, fmt: str) -> HttpResponse:
+    if fmt not in {"csv", "jsonl"}:
+        raise Http404("Export formats are csv and jsonl.")
+    organization = _organization(request, org_id)
+    filters, error = _filters(request)
+    if error:
+        return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
+    with transaction.atomic():
+        audit.record(
+            actor=request.user,
+            action="audit.log.export",
+            organization=organization,
+            changes={"after": {"format": fmt, "filter": filters.to_query()}},
+        )
+    events = selectors.iter_events(organization, filters)
+    stamp = date.today().isoformat()
+    if fmt == "csv":
+        response = StreamingHttpResponse(_csv_lines(events), content_type="text/csv; charset=utf-8")
+        extension = "csv"
+    else:
+        response = StreamingHttpResponse(_json_lines(events), content_type="application/x-ndjson; charset=utf-8")
+        extension = "jsonl"
+    filename = f"audit-{organization.pk}-{filters.slug()}-{stamp}.{extension}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def verify(request: HttpRequest, org_id) -> HttpResponse:
+    organization = _organization(request, org_id)
+    authz.require(request.user, "audit.verify", organization)
+    result = verify_chain(organization.pk)
+    (messages.success if result.ok else messages.error)(request, f"Chain verification: {result.message}")
+    return redirect("audit:log", org_id=organization.pk)
