@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "axes",
+    "ninja",
     "fleetadmin.accounts",
     "fleetadmin.fleet",
     "fleetadmin.audit",

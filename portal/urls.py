@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.http import HttpResponse
 from django.urls import include, path
 
+from fleetadmin.api.views import api
+
 
 def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
@@ -12,7 +14,7 @@ urlpatterns = [
     path("accounts/", include("fleetadmin.accounts.urls")),
     path("orgs/<uuid:org_id>/keys/", include("fleetadmin.keys.urls")),
     path("orgs/<uuid:org_id>/audit/", include("fleetadmin.audit.urls")),
-    path("api/v1/", include("fleetadmin.api.urls")),
+    path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]

@@ -1,36 +1,38 @@
 """Who is calling the JSON API: an API key (Authorization header) or a signed-in browser session."""
 
-from collections.abc import Callable
-from functools import wraps
+from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest
+from ninja.security import APIKeyCookie, APIKeyHeader
 
-from fleetadmin.keys.auth import AuthenticationFailed, authenticate_request
-
-
-def error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+from fleetadmin.keys.auth import SCHEME, authenticate_request
 
 
-def api_actor(view: Callable) -> Callable:
-    """Sets request.actor to the API key's principal or the session user; 401/429 JSON otherwise."""
+class ApiKeyAuth(APIKeyHeader):
+    """``Authorization: ApiKey <key-id>:<key-value>``. A bad key is a 401 that says why (never a fallthrough)."""
 
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if "Authorization" in request.headers:
-            try:
-                request.actor = authenticate_request(request)
-            except AuthenticationFailed as failure:
-                response = error(failure.status, failure.code, failure.message)
-                if failure.status == 401:
-                    response["WWW-Authenticate"] = 'ApiKey realm="fleetadmin"'
-                return response
-        elif request.user.is_authenticated:
-            request.actor = request.user
-        else:
-            return error(
-                401, "missing_credentials", "Missing credentials: send 'Authorization: ApiKey <key-id>:<key-value>'."
-            )
-        return view(request, *args, **kwargs)
+    param_name = "Authorization"
+    openapi_description = f"Send `Authorization: {SCHEME} <key-id>:<key-value>`."
 
-    return wrapper
+    def authenticate(self, request: HttpRequest, key: str | None):
+        if not key:
+            return None  # no header: let the session be tried
+        actor = authenticate_request(request)  # raises AuthenticationFailed with the reason
+        request.actor = actor
+        return actor
+
+
+class SessionAuth(APIKeyCookie):
+    """The portal's own session cookie; unsafe methods need the CSRF token (X-CSRFToken)."""
+
+    param_name = "sessionid"
+
+    def authenticate(self, request: HttpRequest, key: str | None):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            request.actor = user
+            return user
+        return None
+
+
+API_AUTH = [ApiKeyAuth(), SessionAuth()]

@@ -147,3 +147,21 @@ def flatten_tree(roots: list[TreeNode]) -> list[tuple[int, TreeNode]]:
 
     walk(roots, 0)
     return flat
+
+
+def find_location_for(actor, location_id) -> Location:
+    """A location by id alone (the CLI's --location-id), if the actor may see it; otherwise 404."""
+    location = Location.objects.select_related("organization").filter(pk=location_id).first()
+    if location is None:
+        raise Http404("No such location.")
+    organization = get_organization_for(actor, location.organization_id)
+    return get_location_for(actor, organization, location_id)
+
+
+def find_machine_for(actor, machine_id) -> Machine:
+    """A machine by id alone (the CLI's --machine-id), if the actor may see it; otherwise 404."""
+    machine = Machine.objects.filter(pk=machine_id).only("organization_id").first()
+    if machine is None:
+        raise Http404("No such machine.")
+    organization = get_organization_for(actor, machine.organization_id)
+    return get_machine_for(actor, organization, machine_id)

@@ -115,7 +115,7 @@ def default_key_name(grant: Grant, now: datetime) -> str:
     return f"{base}-{stamp}"
 
 
-def _issue(*, organization, name, grants, expires_at, created_by, now, creation_token=None) -> IssuedKey:
+def _issue(*, actor, organization, name, grants, expires_at, now, creation_token=None) -> IssuedKey:
     value = tokens.generate(KEY_PREFIX)
     stored = tokens.hash_secret(value)
     key = ApiKey(
@@ -124,8 +124,8 @@ def _issue(*, organization, name, grants, expires_at, created_by, now, creation_
         secret_hash=stored.hash,
         pepper_id=stored.pepper_id,
         created_at=now,
-        created_by=created_by,
-        created_by_name=created_by.audit_identity().name if created_by is not None else "",
+        created_by=_creator(actor),
+        created_by_name=actor.audit_identity().name,
         expires_at=expires_at,
         creation_token=creation_token,
     )
@@ -170,7 +170,7 @@ def api_key_create(
                 name=name,
                 grants=grants,
                 expires_at=expires_at,
-                created_by=_creator(actor),
+                actor=actor,
                 now=now,
                 creation_token=creation_token,
             )
@@ -219,7 +219,7 @@ def api_key_rotate(*, actor, key: ApiKey, grace: timedelta = timedelta(0)) -> Is
         name=key.name,
         grants=grants,
         expires_at=key.expires_at,
-        created_by=_creator(actor),
+        actor=actor,
         now=now,
     )
     key.rotated_at = now
