@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Literal
 
 from django.http import Http404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import ValidationError as NinjaValidationError
 
 from fleetadmin import clock
@@ -100,7 +100,7 @@ def _issued_out(issued: services.IssuedKey) -> dict:
     }
 
 
-def _create(request, organization, resource, resource_type, body: KeyCreateIn) -> tuple[int, dict]:
+def _create(request, organization, resource, resource_type, body: KeyCreateIn) -> Status:
     accepted = ROLES_BY_RESOURCE[resource_type]
     role = body.role or accepted[0]
     issued = services.api_key_create(
@@ -111,7 +111,7 @@ def _create(request, organization, resource, resource_type, body: KeyCreateIn) -
         expires_at=body.expires_at,
     )
     issued.key.refresh_from_db()
-    return 201, _issued_out(issued)
+    return Status(201, _issued_out(issued))
 
 
 @router.post("/organizations/{org_id}/api-keys", response={201: KeyCreatedOut}, summary="Create an organization key")
@@ -175,10 +175,10 @@ def rotate_key(request, key_id: uuid.UUID, body: KeyRotateIn):
     issued = services.api_key_rotate(
         actor=request.auth, key=_key(request, key_id), grace=services.GRACE_PERIODS[body.grace]
     )
-    return 201, _issued_out(issued)
+    return Status(201, _issued_out(issued))
 
 
 @router.delete("/api-keys/{key_id}", response={204: None}, summary="Delete a key")
 def delete_key(request, key_id: uuid.UUID):
     services.api_key_delete(actor=request.auth, key=_key(request, key_id))
-    return 204, None
+    return Status(204, None)

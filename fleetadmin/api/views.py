@@ -37,7 +37,7 @@ class WhoAmIOut(Schema):
     user_id: str | None = None
 
 
-@api.get("/whoami", response=WhoAmIOut, tags=["Session"], summary="Who the credentials belong to")
+@api.get("/whoami", response=WhoAmIOut, tags=["Session"], summary="Who the credentials belong to", exclude_none=True)
 def whoami(request):
     actor = request.auth
     if isinstance(actor, ApiKeyPrincipal):

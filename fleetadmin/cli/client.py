@@ -101,8 +101,10 @@ class Client:
         if response.status_code == 429:
             raise CliError(f"Too many requests: {message}")
         if response.status_code >= 500:
-            raise CliError(f"The server failed ({response.status_code}); try again. Request id: "
-                           f"{response.headers.get('X-Request-ID', 'unknown')}.")
+            raise CliError(
+                f"The server failed ({response.status_code}); try again. Request id: "
+                f"{response.headers.get('X-Request-ID', 'unknown')}."
+            )
         raise CliError(f"Error: {message}")
 
     def get(self, path: str, **kwargs) -> Any:

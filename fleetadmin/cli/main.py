@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from fleetadmin.cli.client import CliError, Client, Credentials, config_path, load_credentials, save_credentials
+from fleetadmin.cli.client import Client, CliError, Credentials, config_path, load_credentials, save_credentials
 
 CLIENT_AUTHENTICATION = ["unspecified", "required", "not_required", "not_required_when_using_pkce"]
 PKCE = ["unspecified", "required", "not_required", "not_required_when_using_client_authentication"]
@@ -115,7 +115,10 @@ def login_api_key(key_id: str, key_value: str, base_url: str | None, as_json: bo
     credentials = Credentials(base_url=(base_url or current.base_url).rstrip("/"), key_id=key_id, key=key_value)
     me = Client(credentials).get("/whoami")
     path = save_credentials(credentials)
-    output({"stored": str(path), "whoami": me}, [f"Logged in with API key {key_id} ({me.get('name')}).", f"Credentials stored in {path}."])
+    output(
+        {"stored": str(path), "whoami": me},
+        [f"Logged in with API key {key_id} ({me.get('name')}).", f"Credentials stored in {path}."],
+    )
 
 
 @command(cli, "logout")
@@ -133,7 +136,10 @@ def whoami(as_json: bool) -> None:
     """Show what the stored credentials are."""
     me = client().get("/whoami")
     if me.get("type") == "api_key":
-        lines = [f"API key {me['key_id']} ({me['name']})", *[f"  {a['role']} on {a['resource_type']} {a['resource_id']}" for a in me["authorizations"]]]
+        lines = [
+            f"API key {me['key_id']} ({me['name']})",
+            *[f"  {a['role']} on {a['resource_type']} {a['resource_id']}" for a in me["authorizations"]],
+        ]
     else:
         lines = [f"User {me.get('email')}"]
     output(me, lines)
@@ -160,7 +166,9 @@ def locations() -> None:
 
 
 @command(locations, "list")
-@click.option("--organization", "--org-id", "organization", default=None, help="Organization id (default: all of yours).")
+@click.option(
+    "--organization", "--org-id", "organization", default=None, help="Organization id (default: all of yours)."
+)
 def locations_list(organization: str | None, as_json: bool) -> None:
     """List locations."""
     api = client()
@@ -193,7 +201,13 @@ def machines_list(organization: str, location: str | None, all_machines: bool, a
 def _print_created_key(created: dict) -> None:
     output(
         created,
-        ["Successfully created key:", f"Key ID: {created['id']}", f"Key Value: {created['key']}", "", created["warning"]],
+        [
+            "Successfully created key:",
+            f"Key ID: {created['id']}",
+            f"Key Value: {created['key']}",
+            "",
+            created["warning"],
+        ],
     )
 
 
@@ -232,11 +246,24 @@ def _key_group(parent: click.Group, scope: str, flag: str, path: str) -> None:
                 break
         if keep:
             items = [k for k in items if any(a["resource_id"] == keep for a in k["authorizations"])]
-        output(items, [f"{k['id']} {k['name']} ({', '.join(a['role'] for a in k['authorizations'])}; {k['status']})" for k in items] or ["No API keys."])
+        output(
+            items,
+            [
+                f"{k['id']} {k['name']} ({', '.join(a['role'] for a in k['authorizations'])}; {k['status']})"
+                for k in items
+            ]
+            or ["No API keys."],
+        )
 
     @command(group, "rotate")
     @click.option("--key-id", required=True, help="The key to rotate.")
-    @click.option("--grace", type=click.Choice(GRACE), default="none", show_default=True, help="How long the old value keeps working.")
+    @click.option(
+        "--grace",
+        type=click.Choice(GRACE),
+        default="none",
+        show_default=True,
+        help="How long the old value keeps working.",
+    )
     def rotate(key_id: str, grace: str, as_json: bool) -> None:
         """Rotate a key: a new key id and value; the old one works for the grace period."""
         created = client().post(f"/api-keys/{key_id}/rotate", {"grace": grace})
@@ -355,7 +382,9 @@ def _app_options(required: bool):
             click.option("--client-authentication", type=click.Choice(CLIENT_AUTHENTICATION), required=required),
             click.option("--url-validation", type=click.Choice(URL_VALIDATION), required=required),
             click.option("--pkce", type=click.Choice(PKCE), required=required),
-            click.option("--enabled-grants", type=ChoiceList(GRANTS), required=required, help="Comma-separated grants."),
+            click.option(
+                "--enabled-grants", type=ChoiceList(GRANTS), required=required, help="Comma-separated grants."
+            ),
             click.option("--redirect-uris", multiple=True, required=required, help="Comma-separated URIs."),
             click.option("--logout-uri", required=required),
             click.option("--origin-uris", multiple=True, help="Comma-separated origins."),

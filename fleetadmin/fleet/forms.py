@@ -16,6 +16,8 @@ class LocationCreateForm(forms.Form):
     parent = forms.ChoiceField(label="Inside", required=False)
 
     def __init__(self, *args, parent_choices: list[tuple[str, str]], **kwargs):
+        # Both add forms share the overview page: give their ids distinct prefixes.
+        kwargs.setdefault("auto_id", "location_%s")
         super().__init__(*args, **kwargs)
         self.fields["parent"].choices = [("", "— Top level —"), *parent_choices]
 
@@ -25,6 +27,7 @@ class MachineCreateForm(forms.Form):
     location = forms.ChoiceField(label="Location")
 
     def __init__(self, *args, location_choices: list[tuple[str, str]], **kwargs):
+        kwargs.setdefault("auto_id", "machine_%s")
         super().__init__(*args, **kwargs)
         self.fields["location"].choices = location_choices
 

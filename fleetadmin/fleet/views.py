@@ -20,7 +20,8 @@ from fleetadmin.fleet.models import Location, Machine, Organization
 from portal.htmx import render_screen, wants_partial
 
 OVERVIEW = "fleet/org_overview.html"
-PANEL_OOB = ("fleet/org_overview.html#activity", "includes/messages.html")
+ACTIVITY_OOB = "fleet/org_overview.html#activity"
+MESSAGES_OOB = "includes/messages.html"
 
 
 @login_required
@@ -72,7 +73,9 @@ def _overview_context(request: HttpRequest, organization: Organization, **forms:
 
 def _panel_response(request: HttpRequest, organization: Organization, *, status: int = 200, **extra) -> HttpResponse:
     context = _overview_context(request, organization, **extra)
-    return render_screen(request, OVERVIEW, context, partial="fleet-panel", oob=PANEL_OOB, status=status)
+    # The Activity panel exists only for those who may read the log; never send an orphan swap.
+    oob = (ACTIVITY_OOB, MESSAGES_OOB) if context["can_view_log"] else (MESSAGES_OOB,)
+    return render_screen(request, OVERVIEW, context, partial="fleet-panel", oob=oob, status=status)
 
 
 def _after_write(request: HttpRequest, organization: Organization, highlight=None) -> HttpResponse:

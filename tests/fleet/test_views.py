@@ -305,3 +305,20 @@ def test_malformed_ids_are_404(fleet, client_for):
     assert client.get(f"/orgs/{fleet.org.pk}/machines/not-a-uuid/rename/").status_code == 404
     other = LocationFactory()  # another organization's location under this organization's URL
     assert client.get(url("location_rename", fleet.org.pk, other.pk)).status_code == 404
+
+
+def test_htmx_writes_by_a_location_owner_send_no_activity_panel(fleet, client_for):
+    """They have no Activity panel on their page, so an out-of-band swap for it would be an orphan."""
+    response = client_for(fleet.location_owner).post(
+        url("machine_create", fleet.org.pk), {"name": "arm-77", "location": str(fleet.line_a.pk)}, **HTMX
+    )
+    assert response.status_code == 200
+    assert 'id="activity"' not in response.content.decode()
+    assert 'id="messages"' in response.content.decode()
+
+
+def test_the_two_add_forms_have_distinct_field_ids(fleet, client_for):
+    content = client_for(fleet.owner).get(url("organization", fleet.org.pk)).content.decode()
+    assert content.count('id="location_name"') == 1
+    assert content.count('id="machine_name"') == 1
+    assert '<label for="machine_name">Machine name</label>' in content
