@@ -86,7 +86,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, key_id = raw.split("|")
-        return datetime.fromisoformat(stamp), uuid.UUID(key_id)
+        created_at = datetime.fromisoformat(stamp)
+        if created_at.tzinfo is None:  # never produced by encode_cursor: a forged cursor
+            return None
+        return created_at, uuid.UUID(key_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
 

@@ -74,12 +74,16 @@ def _snapshot(key: ApiKey) -> dict:
     }
 
 
+def _a(word: str) -> str:
+    return f"an {word}" if word[0] in "aeiou" else f"a {word}"
+
+
 def _check_grant(actor, organization: Organization, grant: Grant) -> None:
     resource_type = grant.resource_type
     accepted = ROLES_BY_RESOURCE[resource_type]
     if grant.role not in accepted:
         raise ValidationError(
-            {"role": f"role must be one of {', '.join(accepted)} for a {resource_type} key; got {grant.role!r}."}
+            {"role": f"role must be one of {', '.join(accepted)} for {_a(resource_type)} key; got {str(grant.role)!r}."}
         )
     resource_org = grant.resource.pk if resource_type == ResourceType.ORGANIZATION else grant.resource.organization_id
     if resource_org != organization.pk:

@@ -184,7 +184,7 @@ def key_create(request: HttpRequest, org_id) -> HttpResponse:
                 )
                 return redirect("keys:detail", org_id=organization.pk, key_id=duplicate.key.pk)
             except ValidationError as error:
-                form.add_error(None, error)
+                form.add_error(None, error.messages)
             else:
                 return _show_once(request, organization, issued, heading="API key created")
         status = 422
@@ -266,7 +266,7 @@ def key_rename(request: HttpRequest, org_id, key_id) -> HttpResponse:
         try:
             services.api_key_rename(actor=request.user, key=key, name=form.cleaned_data["name"])
         except ValidationError as error:
-            form.add_error("name", error)
+            form.add_error("name", error.messages)
         else:
             messages.success(request, f"Key renamed to “{key.name}”.")
             return _back_to_key(key)
@@ -288,6 +288,7 @@ def key_rotate(request: HttpRequest, org_id, key_id) -> HttpResponse:
         except ValidationError as exc:
             error = " ".join(exc.messages)
         else:
+            key.refresh_from_db()  # the service locked and updated its own copy
             return _show_once(request, organization, issued, heading="API key rotated", replaced=key)
     context = {"organization": organization, "nav_section": "keys", "key": key, "form": form, "error": error}
     status = 422 if request.method == "POST" else 200
@@ -313,7 +314,7 @@ def key_grant(request: HttpRequest, org_id, key_id) -> HttpResponse:
                 actor=request.user, key=key, grant=_grant_from(request.user, organization, form.cleaned_data)
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            form.add_error(None, error.messages)
         else:
             messages.success(request, f"Granted {form.cleaned_data['role']} to “{key.name}”.")
             return _back_to_key(key)
@@ -353,7 +354,7 @@ def key_delete(request: HttpRequest, org_id, key_id) -> HttpResponse:
 @require_POST
 def key_bulk_delete(request: HttpRequest, org_id) -> HttpResponse:
     organization = _organization(request, org_id)
-    ids = request.POST.getlist("key")[:200]
+    ids = list(dict.fromkeys(request.POST.getlist("key")))[:200]  # a key selected twice is one key
     keys = [selectors.get_key_for(request.user, organization, key_id) for key_id in ids]
     if not keys:
         messages.error(request, "Select at least one key to delete.")

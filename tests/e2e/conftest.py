@@ -61,7 +61,18 @@ class PortalServer:
     env: dict[str, str] = field(repr=False)  # never printed: it is a copy of os.environ
     password: str = field(repr=False)
     log_path: Path = field(repr=False)
+    clock_file: Path = field(repr=False)
     process: subprocess.Popen | None = field(default=None, repr=False)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the server process's clock (fleetadmin.clock) forward; 0 puts it back."""
+        self.clock_file.write_text(str(seconds))
+
+    def query(self, code: str):
+        """Run Python in ``manage.py shell`` against the server's database; it must print one JSON value."""
+        import json
+
+        return json.loads(self.manage("shell", "-v0", "-c", code).stdout.strip().splitlines()[-1])
 
     def manage(self, *args: str) -> subprocess.CompletedProcess:
         """Run ``manage.py <args>`` against the server's database; raise CalledProcessError on failure."""
@@ -160,6 +171,8 @@ def portal_server(tmp_path_factory, request) -> Iterator[PortalServer]:
     workdir = tmp_path_factory.mktemp("portal-e2e")
     static_root = workdir / "static"
     log_path = workdir / "gunicorn.log"
+    clock_file = workdir / "clock-offset"
+    clock_file.write_text("0")
 
     postgres = None
     configured_url = os.environ.get("DATABASE_URL", "")
@@ -185,9 +198,13 @@ def portal_server(tmp_path_factory, request) -> Iterator[PortalServer]:
         STATIC_ROOT=str(static_root),
         AXES_ENABLED="1",  # sign-in throttling stays on, as in production
         PYTHONUNBUFFERED="1",
+        API_KEY_FAILURE_LIMIT="500",  # the CLI tests fail on purpose; throttling has its own tests
+        FLEETADMIN_CLOCK_OFFSET_FILE=str(clock_file),  # lets tests move the server's clock, never sleep
     )
     port = _free_port()
-    server = PortalServer(base_url=f"http://127.0.0.1:{port}", env=env, password=DEMO_PASSWORD, log_path=log_path)
+    server = PortalServer(
+        base_url=f"http://127.0.0.1:{port}", env=env, password=DEMO_PASSWORD, log_path=log_path, clock_file=clock_file
+    )
 
     try:
         try:
@@ -247,7 +264,7 @@ def _wait_until_healthy(server: PortalServer) -> None:
                 pytrace=False,
             )
         try:
-            with urllib.request.urlopen(f"{server.base_url}/healthz", timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(f"{server.base_url}/healthz", timeout=2) as response:
                 if response.status == 200:
                     return
                 last_error = f"HTTP {response.status}"
@@ -405,3 +422,23 @@ def unique() -> Callable[[str], str]:
         return f"{prefix} {uuid.uuid4().hex[:6]}"
 
     return make
+
+
+@pytest.fixture
+def server_clock(portal_server):
+    """Move the server's clock within one test; it is put back afterwards."""
+    yield portal_server
+    portal_server.advance_clock(0)
+
+
+@pytest.fixture(scope="session")
+def demo_ids(portal_server) -> dict:
+    """Ids of the demo organization and some of its locations and machines."""
+    return portal_server.query(
+        "import json; from fleetadmin.fleet.models import Organization, Location, Machine; "
+        "o = Organization.objects.get(name='Acme Robotics'); "
+        "print(json.dumps({'org': str(o.pk), "
+        "'hq': str(Location.objects.get(organization=o, name='Headquarters').pk), "
+        "'line_a': str(Location.objects.get(organization=o, name='Assembly Line A').pk), "
+        "'arm': str(Machine.objects.get(organization=o, name='arm-01').pk)}))"
+    )

@@ -39,7 +39,10 @@ class Command(BaseCommand):
         accepted = ROLES_BY_RESOURCE[resource_type]
         role = role or accepted[0]
         if role not in accepted:
-            raise CommandError(f"--role must be one of {', '.join(accepted)} for a {resource_type} key; got {role!r}.")
+            article = "an" if resource_type[0] in "aeiou" else "a"
+            raise CommandError(
+                f"--role must be one of {', '.join(accepted)} for {article} {resource_type} key; got {role!r}."
+            )
         try:
             issued = api_key_create(
                 actor=SYSTEM, organization=organization, grants=[Grant(role=role, resource=resource)], name=name
