@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 _MISSING = object()
+REDACTED = "[redacted]"
 
 
 @dataclass(frozen=True)
@@ -44,12 +45,15 @@ def diff_rows(changes: dict) -> list[DiffRow]:
     rows = []
     for path in sorted(before.keys() | after.keys()):
         old, new = before.get(path, _MISSING), after.get(path, _MISSING)
+        # A secret recorded on both sides was changed (services only record what changed),
+        # even though both sides read "[redacted]".
+        secret_changed = old == new == REDACTED
         rows.append(
             DiffRow(
                 path=path,
                 before=_show(old),
                 after=_show(new),
-                changed=old != new,
+                changed=old != new or secret_changed,
                 added=old is _MISSING,
                 removed=new is _MISSING,
             )

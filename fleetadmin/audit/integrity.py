@@ -93,8 +93,11 @@ def _allow_prune_in_this_transaction() -> None:
 
 
 def _close_prune_permit() -> None:
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
+    """Withdraw the permission at once, even if a caller's transaction goes on after the prune."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL fleetadmin.audit_prune = 'off'")
+        else:
             cursor.execute(f"DELETE FROM {PrunePermit._meta.db_table}")  # noqa: S608 -- constant table name
 
 

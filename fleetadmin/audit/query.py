@@ -76,7 +76,7 @@ class AuditFilters:
         if self.actor:
             events = events.filter(Q(actor_name__iexact=self.actor) | Q(actor_id=self.actor))
         if self.action:
-            events = events.filter(action__startswith=self.action)
+            events = events.filter(action__startswith=self.action.lower())  # actions are lower case
         if self.target_type:
             events = events.filter(target_type=self.target_type)
         if self.target_id:
@@ -87,7 +87,7 @@ class AuditFilters:
             events = events.filter(request_id=self.request_id)
         if self.since:
             events = events.filter(created_at__gte=datetime.combine(self.since, time.min, tzinfo=UTC))
-        if self.until:
+        if self.until and self.until < date.max:  # "until the last day there is" is no bound at all
             events = events.filter(
                 created_at__lt=datetime.combine(self.until + timedelta(days=1), time.min, tzinfo=UTC)
             )
@@ -95,7 +95,7 @@ class AuditFilters:
 
 
 def _quote(value: str) -> str:
-    return shlex.quote(value) if re.search(r"\s|['\"]", value) else value
+    return shlex.quote(value)  # leaves plain values as they are; protects spaces, quotes and backslashes
 
 
 def _date(text: str) -> date:
@@ -141,10 +141,11 @@ def _created(value: str) -> dict:
     if not match:
         raise QueryError(f"'created:{value}' is not a date filter. {QUERY_HELP}")
     operator, day = match.group(1) or "=", _date(match.group(2))
-    return {
-        ">=": {"since": day},
-        ">": {"since": day + timedelta(days=1)},
-        "<=": {"until": day},
-        "<": {"until": day - timedelta(days=1)},
-        "=": {"since": day, "until": day},
-    }[operator]
+    try:
+        if operator == ">":
+            return {"since": day + timedelta(days=1)}
+        if operator == "<":
+            return {"until": day - timedelta(days=1)}
+    except OverflowError:
+        raise QueryError(f"'created:{value}' leaves no possible date.") from None
+    return {">=": {"since": day}, "<=": {"until": day}, "=": {"since": day, "until": day}}[operator]

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from fleetadmin.audit.context import current_request_context
@@ -59,6 +59,41 @@ def _target_type(target: models.Model) -> str:
     return f"{target._meta.app_label}.{target._meta.model_name}"
 
 
+NULL_ORGANIZATION_LOCK = 0x66_6C_65_65_74  # PostgreSQL advisory lock for the chain of events with no organization
+
+
+def _chain_head(organization) -> str:
+    """The hash the next event must link to, with appends serialized per organization.
+
+    The organization's row lock (or, for events with no organization, an advisory lock on
+    PostgreSQL; SQLite's IMMEDIATE transactions already serialize writers) is held until the
+    transaction ends, so two writers can never link to the same head. A chain whose events
+    were all pruned resumes from the checkpoint the prune left.
+    """
+    from fleetadmin.audit.models import ChainCheckpoint
+
+    organization_id = organization.pk if organization is not None else None
+    if organization is not None:
+        type(organization).objects.select_for_update().filter(pk=organization_id).values_list("pk").first()
+    elif connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [NULL_ORGANIZATION_LOCK])
+    head = (
+        AuditEvent.objects.filter(organization_id=organization_id)
+        .order_by("-id")
+        .values_list("hash", flat=True)
+        .first()
+    )
+    if head is None:
+        head = (
+            ChainCheckpoint.objects.filter(organization_id=organization_id)
+            .order_by("-last_pruned_event_id")
+            .values_list("last_pruned_hash", flat=True)
+            .first()
+        )
+    return head or ""
+
+
 def record(
     *,
     actor: Actor,
@@ -77,17 +112,7 @@ def record(
         raise RuntimeError("audit.record() must be called inside the transaction that makes the change.")
     identity = actor.audit_identity()
     context = current_request_context()
-    prev_hash = ""
-    if organization is not None:
-        # Serialize appends per organization: lock its row, then read the chain head.
-        type(organization).objects.select_for_update().filter(pk=organization.pk).values_list("pk").first()
-        head = (
-            AuditEvent.objects.filter(organization_id=organization.pk)
-            .order_by("-id")
-            .values_list("hash", flat=True)
-            .first()
-        )
-        prev_hash = head or ""
+    prev_hash = _chain_head(organization)
     event = AuditEvent(
         created_at=timezone.now(),
         organization_id=organization.pk if organization is not None else None,
