@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "fleetadmin.fleet",
     "fleetadmin.audit",
     "fleetadmin.keys",
+    "fleetadmin.oauth",
     "fleetadmin.api",
 ]
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("fleetadmin.fleet.urls")),
     path("accounts/", include("fleetadmin.accounts.urls")),
     path("orgs/<uuid:org_id>/keys/", include("fleetadmin.keys.urls")),
+    path("orgs/<uuid:org_id>/auth/", include("fleetadmin.oauth.urls")),
     path("orgs/<uuid:org_id>/audit/", include("fleetadmin.audit.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

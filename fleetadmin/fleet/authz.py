@@ -70,6 +70,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "fleet.manage_members": ORG_OWNER,
     "keys.view": ALL_ROLES,
     "keys.manage": OWNER_ROLES,
+    "oauth.view": frozenset(ORGANIZATION_ROLES),
+    "oauth.manage": ORG_OWNER,
     "audit.view_log": frozenset(ORGANIZATION_ROLES),
     "audit.verify": ORG_OWNER,
 }
