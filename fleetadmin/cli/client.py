@@ -91,7 +91,8 @@ class Client:
         if response.ok:
             return body
         message = (body or {}).get("error", {}).get("message") if isinstance(body, dict) else None
-        message = message or response.text[:200] or response.reason
+        # Not the API's JSON (a proxy, or a server without this endpoint): say so, don't print its HTML.
+        message = message or f"{response.status_code} {response.reason} from {url}"
         if response.status_code == 401:
             raise CliError(f"Not authenticated: {message} Run `fleetadmin login api-key` with a valid key.")
         if response.status_code == 403:

@@ -258,3 +258,92 @@ def test_openapi_schema_and_docs_are_served_without_external_assets(fleet, clien
     assert docs.status_code == 200
     html = docs.content.decode()
     assert "cdn." not in html and "https://" not in html
+
+
+OAUTH_APP = {
+    "client_name": "portal",
+    "client_authentication": "required",
+    "pkce": "required",
+    "url_validation": "exact_match",
+    "enabled_grants": ["authorization_code", "refresh_token"],
+    "redirect_uris": ["https://app.example.com/callback"],
+    "logout_uri": "https://app.example.com/logout",
+}
+
+
+@pytest.mark.parametrize(
+    ("caller", "read", "write"),
+    [
+        ("anonymous", 401, 401),
+        ("other_org_key", 404, 404),
+        ("machine_key", 403, 403),
+        ("location_key", 403, 403),
+        ("operator_key", 200, 403),
+        ("operator", 200, 403),
+        ("owner_key", 200, 201),
+        ("owner", 200, 201),
+    ],
+)
+def test_oauth_endpoints_matrix(fleet, callers, caller, read, write):
+    client = callers[caller]
+    base = f"/api/v1/organizations/{fleet.org.pk}"
+    assert client.get(f"{base}/auth-service").status_code == read
+    assert client.get(f"{base}/oauth-apps").status_code == read
+    assert client.get(f"{base}/support-email").status_code == read
+    response = client.post(f"{base}/oauth-apps", OAUTH_APP, content_type="application/json")
+    assert response.status_code == write, response.content
+    if write == 201:
+        created = body(response)
+        assert created["client_secret"].startswith("fas_")
+        read_back = body(client.get(f"{base}/oauth-apps/{created['client_id']}"))
+        assert "client_secret" not in read_back and read_back["pkce"] == "required"
+
+
+def test_oauth_app_update_changes_only_the_given_fields_and_refuses_bad_uris(fleet, callers):
+    client = callers["owner_key"]
+    base = f"/api/v1/organizations/{fleet.org.pk}/oauth-apps"
+    created = body(client.post(base, OAUTH_APP, content_type="application/json"))
+    url = f"{base}/{created['client_id']}"
+    updated = client.patch(url, {"client_name": "renamed"}, content_type="application/json")
+    assert updated.status_code == 200
+    assert body(updated)["client_name"] == "renamed"
+    assert body(updated)["redirect_uris"] == OAUTH_APP["redirect_uris"]
+    refused = client.patch(url, {"redirect_uris": ["http://evil.example.com/cb"]}, content_type="application/json")
+    assert refused.status_code == 400
+    error = body(refused)["error"]
+    assert "redirect_uris" in error["message"] and "https" in error["message"]
+    assert body(client.get(url))["redirect_uris"] == OAUTH_APP["redirect_uris"]
+    bad_enum = client.patch(url, {"pkce": "maybe"}, content_type="application/json")
+    assert (
+        bad_enum.status_code == 400
+        and "not_required_when_using_client_authentication" in body(bad_enum)["error"]["message"]
+    )
+    rotated = client.post(f"{url}/rotate-secret")
+    assert rotated.status_code == 201 and body(rotated)["client_secret"] != created["client_secret"]
+    assert client.delete(url).status_code == 204
+    assert client.get(url).status_code == 404
+
+
+def test_logo_through_the_api(fleet, callers):
+    import base64
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (10, 20, 30)).save(buffer, format="PNG")
+    client = callers["owner_key"]
+    base = f"/api/v1/organizations/{fleet.org.pk}/logo"
+    assert body(client.get(base))["url"] is None
+    response = client.put(
+        base, {"png_base64": base64.b64encode(buffer.getvalue()).decode()}, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    assert body(response)["url"].endswith(
+        f"/orgs/{fleet.org.pk}/auth/logo.png?v=" + body(response)["url"].split("v=")[1]
+    )
+    html = base64.b64encode(b"\x89PNG\r\n\x1a\n<html><script>alert(1)</script></html>").decode()
+    refused = client.put(base, {"png_base64": html}, content_type="application/json")
+    assert refused.status_code == 400
+    garbage = client.put(base, {"png_base64": "%%%"}, content_type="application/json")
+    assert garbage.status_code == 400 and "base64" in body(garbage)["error"]["message"]
