@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "fleetadmin.audit",
     "fleetadmin.keys",
     "fleetadmin.oauth",
+    "fleetadmin.billing",
     "fleetadmin.api",
 ]
 

@@ -14,6 +14,8 @@ urlpatterns = [
     path("accounts/", include("fleetadmin.accounts.urls")),
     path("orgs/<uuid:org_id>/keys/", include("fleetadmin.keys.urls")),
     path("orgs/<uuid:org_id>/auth/", include("fleetadmin.oauth.urls")),
+    path("orgs/<uuid:org_id>/billing/", include("fleetadmin.billing.urls")),
+    path("billing/<uuid:billing_org_id>/", include("fleetadmin.billing.dashboard_urls")),
     path("orgs/<uuid:org_id>/audit/", include("fleetadmin.audit.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

@@ -72,6 +72,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "keys.manage": OWNER_ROLES,
     "oauth.view": frozenset(ORGANIZATION_ROLES),
     "oauth.manage": ORG_OWNER,
+    "billing.view": frozenset(ORGANIZATION_ROLES),
+    "billing.manage": ORG_OWNER,
     "audit.view_log": frozenset(ORGANIZATION_ROLES),
     "audit.verify": ORG_OWNER,
 }

@@ -16,6 +16,14 @@ PAST_TENSE = {
     "remove": "removed",
     "view": "viewed",
     "duplicate": "duplicated",
+    "attach": "attached",
+    "detach": "detached",
+    "pay": "marked paid",
+    "void": "voided",
+    "export": "exported",
+    "prune": "pruned",
+    "open": "opened",
+    "end": "ended",
 }
 
 

@@ -1,0 +1,404 @@
+"""The only writers of billing: the service, its customers and its invoices.
+
+Each change checks ``billing.manage`` on the billing organization, validates its
+input with the same rules the web form shows (``address``, ``money``), and
+records one audit event in the billing organization's log, in its transaction.
+A call that changes nothing records nothing.
+
+Addresses may be given as an :class:`Address` or as the one-line form (the API
+and the CLI pass what the user typed); either way they go through
+``fleetadmin.billing.address``. Amounts may be strings, Decimals or ints, never
+floats.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from fleetadmin import audit, clock
+from fleetadmin.audit.services import diff
+from fleetadmin.billing import address as addresses
+from fleetadmin.billing import branding
+from fleetadmin.billing.address import Address, AddressError, AddressErrors
+from fleetadmin.billing.models import BillingService, BrandLogo, Customer, Invoice, InvoiceStatus
+from fleetadmin.billing.money import AmountError, parse_amount
+from fleetadmin.fleet import authz
+from fleetadmin.fleet.models import Organization
+
+PAYMENT_TERMS = timedelta(days=30)
+ADDRESS_FIELDS = addresses.PARTS  # the BillingService columns that hold the address
+DESCRIPTION_MAX_LENGTH = 200
+
+
+class DuplicateSubmission(Exception):
+    def __init__(self, invoice: Invoice):
+        super().__init__(f"This form was already submitted; it created invoice {invoice.display_number}.")
+        self.invoice = invoice
+
+
+# ---- input -----------------------------------------------------------------------------------------
+
+
+def clean_address(value: Address | str) -> Address:
+    """An Address from an Address (re-checked) or from the one-line form; ValidationError on ``address``."""
+    try:
+        if isinstance(value, Address):
+            return addresses.build_address(**value.as_dict())
+        return addresses.parse_address(value)
+    except AddressError as error:
+        raise ValidationError({"address": str(error)}) from None
+    except AddressErrors as errors:
+        raise ValidationError({"address": [str(error) for error in errors.errors]}) from None
+
+
+def clean_description(value: str) -> str:
+    text = " ".join((value or "").split())
+    if not text:
+        raise ValidationError({"description": "description: is empty; say what the charge is for."})
+    if len(text) > DESCRIPTION_MAX_LENGTH:
+        raise ValidationError(
+            {"description": f"description: is {len(text)} characters long; at most {DESCRIPTION_MAX_LENGTH}."}
+        )
+    return text
+
+
+def _user_or_none(actor):
+    return actor if isinstance(actor, get_user_model()) else None
+
+
+def _amount(value, *, field: str, allow_zero: bool) -> Decimal:
+    try:
+        return parse_amount(value, field=field, allow_zero=allow_zero)
+    except AmountError as error:
+        raise ValidationError({field: str(error)}) from None
+
+
+# ---- the billing service ---------------------------------------------------------------------------
+
+
+def _locked_service(organization: Organization) -> BillingService:
+    """The organization's billing row, created on first change, locked for this transaction."""
+    BillingService.objects.get_or_create(organization=organization)
+    service = BillingService.objects.select_for_update().get(organization=organization)
+    service.organization = organization
+    return service
+
+
+def _state(service: BillingService) -> dict[str, Any]:
+    address = service.address
+    return {"enabled": service.enabled, "address": address.as_dict() if address else None}
+
+
+def _save(service: BillingService, *fields: str) -> None:
+    service.updated_at = clock.now()
+    service.save(update_fields=[*fields, "updated_at"])
+
+
+@transaction.atomic
+def billing_service_enable(*, actor, organization: Organization, address: Address | str) -> BillingService:
+    """Turn billing on with its billing address (required). A kept address is replaced by the one given."""
+    authz.require(actor, "billing.manage", organization)
+    address = clean_address(address)
+    service = _locked_service(organization)
+    if service.enabled:
+        raise ValidationError(f"Billing is already enabled for {organization.name}; update its address instead.")
+    before = _state(service)
+    service.enabled = True
+    service.enabled_changed_at = clock.now()
+    service.set_address(address)
+    _save(service, "enabled", "enabled_changed_at", *ADDRESS_FIELDS)
+    audit.record(
+        actor=actor,
+        action="billing.service.enable",
+        organization=organization,
+        target=service,
+        changes=diff(before, _state(service)),
+    )
+    return service
+
+
+@transaction.atomic
+def billing_service_update(*, actor, organization: Organization, address: Address | str) -> BillingService:
+    """Change the billing address of an enabled service. The same address again changes nothing."""
+    authz.require(actor, "billing.manage", organization)
+    address = clean_address(address)
+    service = _locked_service(organization)
+    if not service.enabled:
+        raise ValidationError(f"Billing is not enabled for {organization.name}; enable it with this address instead.")
+    if service.address == address:
+        return service
+    before = _state(service)
+    service.set_address(address)
+    _save(service, *ADDRESS_FIELDS)
+    audit.record(
+        actor=actor,
+        action="billing.service.update",
+        organization=organization,
+        target=service,
+        changes=diff(before, _state(service)),
+    )
+    return service
+
+
+@transaction.atomic
+def billing_service_disable(*, actor, organization: Organization) -> BillingService:
+    """Stop charging. The address, the customers and every invoice are kept; enabling again restores them."""
+    authz.require(actor, "billing.manage", organization)
+    service = _locked_service(organization)
+    if not service.enabled:
+        return service
+    before = _state(service)
+    service.enabled = False
+    service.enabled_changed_at = clock.now()
+    _save(service, "enabled", "enabled_changed_at")
+    audit.record(
+        actor=actor,
+        action="billing.service.disable",
+        organization=organization,
+        target=service,
+        changes=diff(before, _state(service)),
+    )
+    return service
+
+
+# ---- customers -------------------------------------------------------------------------------------
+
+
+def _customer_facts(customer: Customer) -> dict[str, Any]:
+    return {"customer": customer.organization.name, "customer_id": str(customer.organization_id)}
+
+
+@transaction.atomic
+def customer_attach(*, actor, billing_organization: Organization, customer_id: uuid.UUID | str) -> Customer:
+    """Make the organization with this id a customer. The id is the capability: owners paste it."""
+    authz.require(actor, "billing.manage", billing_organization)
+    service = _locked_service(billing_organization)
+    if not service.enabled:
+        raise ValidationError(f"Enable billing for {billing_organization.name} before attaching customers.")
+    text = str(customer_id).strip()
+    try:
+        wanted = uuid.UUID(text)
+    except ValueError:
+        shown = text if len(text) <= 60 else text[:59] + "…"
+        raise ValidationError(
+            {"customer_id": f"'{shown}' is not an organization ID; paste the customer organization's UUID."}
+        ) from None
+    customer_org = Organization.objects.filter(pk=wanted).first()
+    if customer_org is None:
+        raise ValidationError({"customer_id": f"No organization has the ID {wanted}."})
+    if customer_org.pk == billing_organization.pk:
+        raise ValidationError({"customer_id": "An organization cannot be its own customer."})
+    existing = Customer.objects.filter(organization=customer_org).select_related("billing_organization").first()
+    if existing is not None:
+        if existing.billing_organization_id == billing_organization.pk:
+            raise ValidationError({"customer_id": f"{customer_org.name} is already a customer."})
+        raise ValidationError(
+            {"customer_id": f"{customer_org.name} already has a billing organization; an organization has at most one."}
+        )
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(
+                billing_organization=billing_organization,
+                organization=customer_org,
+                attached_at=clock.now(),
+                attached_by=_user_or_none(actor),
+                attached_by_name=actor.audit_identity().name[:255],
+            )
+    except IntegrityError:  # attached elsewhere between the check and the insert
+        raise ValidationError(
+            {"customer_id": f"{customer_org.name} already has a billing organization; an organization has at most one."}
+        ) from None
+    audit.record(
+        actor=actor,
+        action="billing.customer.attach",
+        organization=billing_organization,
+        target=customer,
+        changes={"after": _customer_facts(customer)},
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_detach(*, actor, customer: Customer) -> None:
+    """Stop billing a customer. Its invoices stay, open ones included, and it still sees them."""
+    billing_organization = customer.billing_organization
+    authz.require(actor, "billing.manage", billing_organization)
+    audit.record(
+        actor=actor,
+        action="billing.customer.detach",
+        organization=billing_organization,
+        target=customer,
+        changes={"before": _customer_facts(customer)},
+    )
+    customer.delete()
+
+
+# ---- invoices --------------------------------------------------------------------------------------
+
+
+def _logo_snapshot(organization: Organization, brand: branding.Branding) -> BrandLogo | None:
+    if not brand.has_logo:
+        return None
+    existing = BrandLogo.objects.filter(sha256=brand.logo_sha256).first()
+    if existing is not None:
+        return existing
+    image = branding.logo_image(organization, brand)
+    if image is None:
+        return None
+    logo, _ = BrandLogo.objects.get_or_create(
+        sha256=image.sha256,
+        defaults={"data": image.data, "width": image.width, "height": image.height, "created_at": clock.now()},
+    )
+    return logo
+
+
+def _invoice_facts(invoice: Invoice) -> dict[str, Any]:
+    return {
+        "number": invoice.display_number,
+        "customer": invoice.customer_name,
+        "customer_id": str(invoice.customer_id),
+        "description": invoice.description,
+        "subtotal": str(invoice.subtotal),
+        "tax": str(invoice.tax),
+        "total": str(invoice.total),
+        "currency": invoice.currency,
+        "status": invoice.status,
+        "due_on": invoice.due_on.isoformat(),
+    }
+
+
+@transaction.atomic
+def invoice_create(
+    *,
+    actor,
+    billing_organization: Organization,
+    customer: Organization,
+    description: str,
+    subtotal: str | Decimal | int,
+    tax: str | Decimal | int,
+    creation_token: str | None = None,
+) -> Invoice:
+    """Charge a customer: the next invoice number, the issuer's brand and address as they are now, open, due in 30 days.
+
+    The billing row is locked first, so concurrent charges take consecutive numbers in turn.
+    """
+    authz.require(actor, "billing.manage", billing_organization)
+    description = clean_description(description)
+    errors: dict[str, str] = {}
+    amounts: dict[str, Decimal] = {}
+    for field, value, allow_zero in (("subtotal", subtotal, False), ("tax", tax, True)):
+        try:
+            amounts[field] = _amount(value, field=field, allow_zero=allow_zero)
+        except ValidationError as error:
+            errors.update({k: v[0] for k, v in error.message_dict.items()})
+    if errors:
+        raise ValidationError(errors)
+
+    service = BillingService.objects.select_for_update().filter(organization=billing_organization).first()
+    if service is None or not service.enabled:
+        raise ValidationError(f"Billing is not enabled for {billing_organization.name}; enable it to charge customers.")
+    if creation_token:
+        earlier = Invoice.objects.filter(creation_token=creation_token).first()
+        if earlier is not None:
+            raise DuplicateSubmission(earlier)
+    if not Customer.objects.filter(billing_organization=billing_organization, organization=customer).exists():
+        raise ValidationError({"customer": f"{customer.name} is not a customer of {billing_organization.name}."})
+
+    brand = branding.branding_for(billing_organization)
+    now = clock.now()
+    number = service.next_invoice_number
+    service.next_invoice_number = number + 1
+    service.save(update_fields=["next_invoice_number"])
+    invoice = Invoice.objects.create(
+        billing_organization=billing_organization,
+        customer=customer,
+        number=number,
+        description=description,
+        subtotal=amounts["subtotal"],
+        tax=amounts["tax"],
+        total=amounts["subtotal"] + amounts["tax"],
+        status=InvoiceStatus.OPEN,
+        issued_at=now,
+        due_on=(now + PAYMENT_TERMS).date(),
+        customer_name=customer.name,
+        issuer_name=billing_organization.name,
+        issuer_address=service.address.as_dict() if service.address else {},
+        issuer_support_email=brand.support_email or "",
+        issuer_logo=_logo_snapshot(billing_organization, brand),
+        created_by=_user_or_none(actor),
+        created_by_name=actor.audit_identity().name[:255],
+        creation_token=creation_token or None,
+    )
+    audit.record(
+        actor=actor,
+        action="billing.invoice.create",
+        organization=billing_organization,
+        target=invoice,
+        changes={"after": _invoice_facts(invoice)},
+    )
+    return invoice
+
+
+def _locked_invoice(invoice: Invoice) -> Invoice:
+    return Invoice.objects.select_for_update(of=("self",)).select_related("billing_organization").get(pk=invoice.pk)
+
+
+def _status_state(invoice: Invoice) -> dict[str, Any]:
+    return {
+        "status": invoice.status,
+        "paid_at": invoice.paid_at.isoformat() if invoice.paid_at else None,
+        "voided_at": invoice.voided_at.isoformat() if invoice.voided_at else None,
+    }
+
+
+@transaction.atomic
+def invoice_mark_paid(*, actor, invoice: Invoice) -> Invoice:
+    """Record that an open invoice was paid. Paid and void invoices are refused, with the reason."""
+    authz.require(actor, "billing.manage", invoice.billing_organization)
+    locked = _locked_invoice(invoice)
+    if locked.status == InvoiceStatus.PAID:
+        raise ValidationError(f"{locked.display_number} is already paid (on {locked.paid_at:%Y-%m-%d}).")
+    if locked.status == InvoiceStatus.VOID:
+        raise ValidationError(f"{locked.display_number} is void; a void invoice cannot be paid.")
+    before = _status_state(locked)
+    locked.status = InvoiceStatus.PAID
+    locked.paid_at = clock.now()
+    locked.save(update_fields=["status", "paid_at"])
+    audit.record(
+        actor=actor,
+        action="billing.invoice.pay",
+        organization=locked.billing_organization,
+        target=locked,
+        changes=diff(before, _status_state(locked)),
+    )
+    return locked
+
+
+@transaction.atomic
+def invoice_void(*, actor, invoice: Invoice) -> Invoice:
+    """Cancel an open invoice. It stays on record, marked void; a paid invoice cannot be voided."""
+    authz.require(actor, "billing.manage", invoice.billing_organization)
+    locked = _locked_invoice(invoice)
+    if locked.status == InvoiceStatus.VOID:
+        raise ValidationError(f"{locked.display_number} is already void.")
+    if locked.status == InvoiceStatus.PAID:
+        raise ValidationError(f"{locked.display_number} is paid; a paid invoice cannot be voided.")
+    before = _status_state(locked)
+    locked.status = InvoiceStatus.VOID
+    locked.voided_at = clock.now()
+    locked.save(update_fields=["status", "voided_at"])
+    audit.record(
+        actor=actor,
+        action="billing.invoice.void",
+        organization=locked.billing_organization,
+        target=locked,
+        changes=diff(before, _status_state(locked)),
+    )
+    return locked

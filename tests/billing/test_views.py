@@ -1,0 +1,578 @@
+"""The view-test matrix for the billing screens: anonymous, another organization's owner, a location owner,
+operator, owner; with and without htmx. Then each screen's own behaviour."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from fleetadmin.audit.models import AuditEvent
+from fleetadmin.audit.services import SYSTEM
+from fleetadmin.billing import services
+from fleetadmin.billing.models import BillingService, Customer, Invoice
+from tests.billing.conftest import HTMX, SEED_ADDRESS, charge
+from tests.factories import OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+NEW_ADDRESS = {
+    "action": "save",
+    "paste": "",
+    "line1": "1 Rue de Rivoli",
+    "line2": "",
+    "city": "Paris",
+    "state": "Île-de-France",
+    "zipcode": "75001",
+    "country": "FR",
+}
+
+
+def url(name, org, *args):
+    return reverse(f"billing:{name}", args=[org.pk, *args])
+
+
+@pytest.fixture
+def world(billing):
+    """The billing fixture plus one open invoice and a third organization ready to attach."""
+    billing.invoice = charge(billing)
+    billing.prospect = OrganizationFactory(name="Prospect LLC")
+    return billing
+
+
+def read_paths(world):
+    org = world.org
+    return {
+        "service": url("service", org),
+        "update": url("update", org),
+        "disable": url("disable", org),
+        "invoices": url("invoices", org),
+        "invoice": url("invoice", org, world.invoice.pk),
+        "invoice_create": url("invoice_create", org),
+        "customer_detach": url("customer_detach", org, world.umbrella.pk),
+        "invoice_void": url("invoice_void", org, world.invoice.pk),
+    }
+
+
+READS = ["service", "update", "disable", "invoices", "invoice", "invoice_create", "customer_detach", "invoice_void"]
+OPERATOR_READS = ["service", "invoices", "invoice"]
+OWNER_ONLY_READS = sorted(set(READS) - set(OPERATOR_READS))
+
+
+def write_cases(world):
+    """(url, valid POST data, a function that makes the case possible first)."""
+    org = world.org
+
+    def disabled():
+        services.billing_service_disable(actor=SYSTEM, organization=org)
+
+    return {
+        "enable": (url("enable", org), {**NEW_ADDRESS}, disabled),
+        "update": (url("update", org), {**NEW_ADDRESS}, None),
+        "disable": (url("disable", org), {"confirm": "disable"}, None),
+        "attach": (url("customer_attach", org), {"customer_id": str(world.prospect.pk)}, None),
+        "detach": (url("customer_detach", org, world.umbrella.pk), {}, None),
+        "charge": (
+            url("invoice_create", org),
+            {
+                "customer": str(world.umbrella.pk),
+                "description": "Robot rental, April",
+                "subtotal": "2,400.00",
+                "tax": "198.00",
+                "form_token": "token-1",
+            },
+            None,
+        ),
+        "pay": (url("invoice_pay", org, world.invoice.pk), {}, None),
+        "void": (url("invoice_void", org, world.invoice.pk), {}, None),
+    }
+
+
+WRITES = ["enable", "update", "disable", "attach", "detach", "charge", "pay", "void"]
+ACTIONS = {
+    "enable": "billing.service.enable",
+    "update": "billing.service.update",
+    "disable": "billing.service.disable",
+    "attach": "billing.customer.attach",
+    "detach": "billing.customer.detach",
+    "charge": "billing.invoice.create",
+    "pay": "billing.invoice.pay",
+    "void": "billing.invoice.void",
+}
+
+
+def effect_holds(world, case) -> bool:
+    service = BillingService.objects.get(organization=world.org)
+    invoice = Invoice.objects.get(pk=world.invoice.pk)
+    if case in ("enable", "update"):
+        return service.enabled and service.city == "Paris" and service.country == "FR"
+    if case == "disable":
+        return not service.enabled and service.city == "Springfield"
+    if case == "attach":
+        return Customer.objects.filter(billing_organization=world.org, organization=world.prospect).exists()
+    if case == "detach":
+        return not Customer.objects.filter(organization=world.umbrella).exists()
+    if case == "charge":
+        return Invoice.objects.filter(customer=world.umbrella, description="Robot rental, April").exists()
+    if case == "pay":
+        return invoice.status == "paid"
+    if case == "void":
+        return invoice.status == "void"
+    raise AssertionError(case)
+
+
+def prepare(world, case):
+    _, _, setup = write_cases(world)[case]
+    if setup:
+        setup()
+
+
+def billing_events():
+    return AuditEvent.objects.filter(action__startswith="billing.").count()
+
+
+# ---- the matrix ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", READS)
+def test_anonymous_reads_are_sent_to_sign_in(world, client_for, page):
+    response = client_for().get(read_paths(world)[page])
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/sign-in/?next=")
+
+
+@pytest.mark.parametrize("case", [*WRITES, "parse"])
+def test_anonymous_writes_are_sent_to_sign_in(world, client_for, case):
+    path, data = (
+        (url("parse_address", world.org), {"paste": SEED_ADDRESS}) if case == "parse" else write_cases(world)[case][:2]
+    )
+    events = billing_events()
+    response = client_for().post(path, data)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/sign-in/?next=")
+    assert billing_events() == events
+
+
+@pytest.mark.parametrize("page", READS)
+@pytest.mark.parametrize("htmx", [False, True])
+def test_reads_by_another_organizations_owner_are_404(world, client_for, page, htmx):
+    response = client_for(world.outsider).get(read_paths(world)[page], **(HTMX if htmx else {}))
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("case", WRITES)
+@pytest.mark.parametrize("htmx", [False, True])
+def test_writes_by_another_organizations_owner_are_404(world, client_for, case, htmx):
+    prepare(world, case)
+    path, data, _ = write_cases(world)[case]
+    events = billing_events()
+    assert client_for(world.outsider).post(path, data, **(HTMX if htmx else {})).status_code == 404
+    assert not effect_holds(world, case)
+    assert billing_events() == events
+
+
+@pytest.mark.parametrize("page", READS)
+def test_a_location_owner_may_not_read_billing(world, client_for, page):
+    assert client_for(world.location_owner).get(read_paths(world)[page]).status_code == 403
+
+
+OWNER_CONTROLS = [
+    "Change address",
+    "Disable…",
+    "Charge a customer",
+    "Attach a customer",
+    "Detach…",
+    ">Charge<",
+    "Mark paid",
+    "Void…",
+]
+
+
+def controls_in(*responses) -> set[str]:
+    content = "".join(response.content.decode() for response in responses)
+    return {control for control in OWNER_CONTROLS if control in content}
+
+
+def test_owner_sees_every_control(world, client_for):
+    client = client_for(world.owner)
+    pages = [client.get(read_paths(world)[page]) for page in ("service", "invoices", "invoice")]
+    assert all(page.status_code == 200 for page in pages)
+    assert controls_in(*pages) == set(OWNER_CONTROLS)
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_operator_reads_billing_without_any_control(world, client_for, htmx):
+    client = client_for(world.operator)
+    pages = [client.get(read_paths(world)[page], **(HTMX if htmx else {})) for page in OPERATOR_READS]
+    assert all(page.status_code == 200 for page in pages)
+    content = "".join(page.content.decode() for page in pages)
+    assert "Initech" in content and "Umbrella Corp" in content and "INV-00001" in content
+    assert controls_in(*pages) == set()
+    post_forms = [tag for tag in re.findall(r"<form[^>]*>", content) if 'method="post"' in tag]
+    assert not [tag for tag in post_forms if "/billing/" in tag]
+
+
+@pytest.mark.parametrize("page", OWNER_ONLY_READS)
+def test_operator_cannot_open_write_screens(world, client_for, page):
+    assert client_for(world.operator).get(read_paths(world)[page]).status_code == 403
+
+
+@pytest.mark.parametrize("case", [*WRITES, "parse"])
+@pytest.mark.parametrize("htmx", [False, True])
+def test_writes_by_an_operator_are_403(world, client_for, case, htmx):
+    if case == "parse":
+        path, data = url("parse_address", world.org), {"paste": SEED_ADDRESS}
+    else:
+        prepare(world, case)
+        path, data, _ = write_cases(world)[case]
+    events = billing_events()
+    response = client_for(world.operator).post(path, data, **(HTMX if htmx else {}))
+    assert response.status_code == 403
+    if case != "parse":
+        assert not effect_holds(world, case)
+    assert billing_events() == events
+
+
+@pytest.mark.parametrize("page", READS)
+def test_owner_reads_every_screen(world, client_for, page):
+    response = client_for(world.owner).get(read_paths(world)[page])
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "<html" in content
+    assert f'href="/orgs/{world.org.pk}/billing/" aria-current="page"' in content
+
+
+@pytest.mark.parametrize("case", WRITES)
+@pytest.mark.parametrize("htmx", [False, True])
+def test_owner_writes_work_with_one_audit_event(world, client_for, case, htmx):
+    prepare(world, case)
+    path, data, _ = write_cases(world)[case]
+    before = list(AuditEvent.objects.values_list("id", flat=True))
+    response = client_for(world.owner).post(path, data, **(HTMX if htmx else {}))
+    assert effect_holds(world, case)
+    new = list(AuditEvent.objects.exclude(id__in=before))
+    assert [event.action for event in new] == [ACTIONS[case]]
+    assert new[0].actor_id == str(world.owner.pk)
+    if case == "attach" and htmx:  # the customers card, swapped in place, with the history out of band
+        assert response.status_code == 200
+        content = response.content.decode()
+        assert content.lstrip().startswith('<section id="billing-customers"')
+        assert (
+            "Prospect LLC" in content
+            and 'id="billing-history" class="card" aria-labelledby="billing-history-heading" hx-swap-oob="true"'
+            in content
+        )
+    elif htmx:
+        assert response.status_code == 200 and response["HX-Redirect"].startswith(f"/orgs/{world.org.pk}/billing/")
+    else:
+        assert response.status_code == 302 and response["Location"].startswith(f"/orgs/{world.org.pk}/billing/")
+
+
+# ---- the service page ------------------------------------------------------------------------------
+
+
+def test_service_page_shows_what_get_config_reports(world, client_for, brand):
+    response = client_for(world.owner).get(url("service", world.org))
+    content = response.content.decode()
+    assert "123 Main St, Springfield, IL, 62704" in content
+    assert "billing-help@acme.test" in content
+    config = response.context["config"]
+    assert config == {
+        "address": "123 Main St, Springfield, IL, 62704",
+        "support_email": "billing-help@acme.test",
+        "logo_url": f"http://testserver/orgs/{world.org.pk}/auth/logo.png?v={brand.sha256[:16]}",
+        "dashboard_url": f"http://testserver/billing/{world.org.pk}/",
+    }
+    assert f'data-copy="http://testserver/billing/{world.org.pk}/"' in content
+
+
+def test_service_page_without_branding_says_so(world, client_for, no_brand):
+    response = client_for(world.owner).get(url("service", world.org))
+    assert response.context["config"]["support_email"] is None
+    assert response.context["config"]["logo_url"] is None
+    assert "No logo; invoices show a placeholder" in response.content.decode()
+
+
+def test_service_page_before_billing_was_ever_enabled(fleet, client_for):
+    response = client_for(fleet.owner).get(url("service", fleet.org))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Billing has never been enabled" in content and "Enable billing…" in content
+    assert "Attach a customer" not in content
+    assert not BillingService.objects.exists()  # reading creates nothing
+
+
+def test_service_page_query_count_does_not_grow(world, client_for, django_assert_max_num_queries, brand):
+    for _ in range(5):
+        charge(world, world.umbrella)
+    client = client_for(world.owner)
+    client.get(url("service", world.org))
+    with django_assert_max_num_queries(16):
+        client.get(url("service", world.org))
+
+
+# ---- the address form ------------------------------------------------------------------------------
+
+
+def test_fill_from_pasted_address_without_javascript(fleet, client_for):
+    response = client_for(fleet.owner).post(
+        url("enable", fleet.org),
+        {"action": "fill", "paste": "123 Main St, Apt 1, San Francisco, CA, 94105, United States", "line1": ""},
+    )
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "<html" in content
+    for value in ['value="123 Main St"', 'value="Apt 1"', 'value="San Francisco"', 'value="CA"', 'value="94105"']:
+        assert value in content
+    assert '<option value="US" selected>' in content
+    assert not BillingService.objects.exists()  # filling is not enabling
+
+
+def test_fill_from_pasted_address_with_htmx_returns_the_form(fleet, client_for):
+    response = client_for(fleet.owner).post(url("parse_address", fleet.org), {"paste": SEED_ADDRESS}, **HTMX)
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert content.lstrip().startswith('<form id="address-form"')
+    assert "<html" not in content
+    assert 'value="Springfield"' in content and 'value="IL"' in content and 'value="62704"' in content
+    assert f'action="/orgs/{fleet.org.pk}/billing/enable/"' in content
+
+
+def test_a_paste_that_does_not_parse_shows_why_and_keeps_the_fields(fleet, client_for):
+    for headers, path in ((HTMX, url("parse_address", fleet.org)), ({}, url("enable", fleet.org))):
+        response = client_for(fleet.owner).post(
+            path, {"action": "fill", "paste": "123 Main St, Springfield, XX, 62704", "line1": "kept line"}, **headers
+        )
+        assert response.status_code == 422
+        content = response.content.decode()
+        assert (
+            "state: &#x27;XX&#x27; is not a US state; use a two-letter code like IL or the full name. "
+            "Expected format: line1, line2 (optional), city, state, zipcode[, country]"
+        ) in content
+        assert 'value="kept line"' in content
+        assert 'aria-invalid="true"' in content
+
+
+def test_enable_from_the_structured_fields(fleet, client_for):
+    response = client_for(fleet.owner).post(url("enable", fleet.org), {**NEW_ADDRESS, "state": "IDF"})
+    assert response.status_code == 302
+    service = BillingService.objects.get(organization=fleet.org)
+    assert service.enabled and service.state == "IDF" and service.country == "FR"
+
+
+def test_structured_field_errors_are_422_on_each_field(fleet, client_for):
+    data = {**NEW_ADDRESS, "country": "US", "state": "XX", "zipcode": "123"}
+    for headers in ({}, HTMX):
+        response = client_for(fleet.owner).post(url("enable", fleet.org), data, **headers)
+        assert response.status_code == 422
+        content = response.content.decode()
+        assert "&#x27;XX&#x27; is not a US state; use a two-letter code like IL or the full name." in content
+        assert "&#x27;123&#x27; is not a US ZIP code; use 5 digits or ZIP+4, like 62704 or 62704-1234." in content
+        assert content.lstrip().startswith('<form id="address-form"') is bool(headers)
+    assert not BillingService.objects.exists()
+    assert billing_events() == 0
+
+
+def test_the_enable_page_is_prefilled_with_the_kept_address(world, client_for):
+    services.billing_service_disable(actor=SYSTEM, organization=world.org)
+    content = client_for(world.owner).get(url("enable", world.org)).content.decode()
+    assert 'value="123 Main St"' in content and 'value="Springfield"' in content
+
+
+def test_enable_and_update_pages_send_to_each_other(world, client_for):
+    client = client_for(world.owner)
+    assert client.get(url("enable", world.org))["Location"] == url("update", world.org)
+    services.billing_service_disable(actor=SYSTEM, organization=world.org)
+    assert client.get(url("update", world.org))["Location"] == url("enable", world.org)
+
+
+def test_every_address_input_has_a_label(fleet, client_for):
+    content = client_for(fleet.owner).get(url("enable", fleet.org)).content.decode()
+    ids = re.findall(
+        r'<(?:input|select|textarea)(?![^>]*type="hidden")(?![^>]*class="visually-hidden")[^>]*\bid="([^"]+)"', content
+    )
+    assert set(ids) >= {
+        "address_paste",
+        "address_line1",
+        "address_line2",
+        "address_city",
+        "address_state",
+        "address_zipcode",
+        "address_country",
+    }
+    for input_id in ids:
+        assert f'<label for="{input_id}"' in content, input_id
+
+
+def test_the_fill_button_skips_browser_validation_and_enter_saves(fleet, client_for):
+    content = client_for(fleet.owner).get(url("enable", fleet.org)).content.decode()
+    fill = re.search(r"<button[^>]*value=\"fill\"[^>]*>", content, re.S).group(0)
+    assert "formnovalidate" in fill
+    assert content.index('value="save"') < content.index('value="fill"')
+
+
+# ---- disable ---------------------------------------------------------------------------------------
+
+
+def test_disable_asks_to_type_disable(world, client_for):
+    client = client_for(world.owner)
+    page = client.get(url("disable", world.org)).content.decode()
+    assert "Type “disable” to confirm" in page and "What is kept" in page
+    response = client.post(url("disable", world.org), {"confirm": "yes"})
+    assert response.status_code == 422
+    assert "Type disable to confirm; you typed “yes”. Nothing was changed." in response.content.decode()
+    assert BillingService.objects.get(organization=world.org).enabled
+
+
+def test_disabled_billing_keeps_customers_and_invoices_visible(world, client_for):
+    services.billing_service_disable(actor=SYSTEM, organization=world.org)
+    content = client_for(world.owner).get(url("service", world.org)).content.decode()
+    assert "Billing is off" in content and "123 Main St" in content and "Initech" in content and "INV-00001" in content
+    assert "Enable billing…" in content and "Attach a customer" not in content
+    assert client_for(world.owner).get(url("invoice_create", world.org))["Location"] == url("service", world.org)
+
+
+# ---- customers -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_attach_errors_are_422_with_the_reason(world, client_for, htmx):
+    response = client_for(world.owner).post(
+        url("customer_attach", world.org), {"customer_id": "nope"}, **(HTMX if htmx else {})
+    )
+    assert response.status_code == 422
+    content = response.content.decode()
+    assert "&#x27;nope&#x27; is not an organization ID; paste the customer organization&#x27;s UUID." in content
+    assert content.lstrip().startswith('<section id="billing-customers"') is htmx
+
+
+def test_detach_asks_first_and_says_invoices_are_kept(world, client_for):
+    content = client_for(world.owner).get(url("customer_detach", world.org, world.initech.pk)).content.decode()
+    assert "Detach “Initech”?" in content and "1 open one" in content
+
+
+def test_detaching_a_non_customer_is_404(world, client_for):
+    assert client_for(world.owner).get(url("customer_detach", world.org, world.prospect.pk)).status_code == 404
+
+
+# ---- charges and invoices --------------------------------------------------------------------------
+
+
+def test_charge_form_preselects_the_customer_and_has_a_token(world, client_for):
+    response = client_for(world.owner).get(url("invoice_create", world.org), {"customer": str(world.umbrella.pk)})
+    content = response.content.decode()
+    assert f'<option value="{world.umbrella.pk}" selected>' in content
+    assert re.search(r'name="form_token" value="[\w-]{20,}"', content)
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_charge_errors_are_422_on_each_field(world, client_for, htmx):
+    data = {
+        "customer": str(world.umbrella.pk),
+        "description": "x",
+        "subtotal": "1e3",
+        "tax": "1.005",
+        "form_token": "t",
+    }
+    response = client_for(world.owner).post(url("invoice_create", world.org), data, **(HTMX if htmx else {}))
+    assert response.status_code == 422
+    content = response.content.decode()
+    assert "&#x27;1e3&#x27; is not an amount; use digits with at most two decimals, like 1250.00." in content
+    assert "&#x27;1.005&#x27; has more than two decimal places; round it to cents, like 1250.00." in content
+    assert content.lstrip().startswith('<form id="charge-form"') is htmx
+    assert Invoice.objects.count() == 1
+
+
+def test_charging_someone_who_is_not_a_customer_is_422(world, client_for):
+    data = {"customer": str(world.prospect.pk), "description": "x", "subtotal": "1", "tax": "0", "form_token": "t"}
+    response = client_for(world.owner).post(url("invoice_create", world.org), data)
+    assert response.status_code == 422
+    assert "Select a valid choice." in response.content.decode()
+
+
+def test_submitting_the_charge_form_twice_charges_once(world, client_for):
+    _, data, _ = write_cases(world)["charge"]
+    client = client_for(world.owner)
+    first = client.post(url("invoice_create", world.org), data)
+    second = client.post(url("invoice_create", world.org), data)
+    assert first["Location"] == second["Location"]
+    assert Invoice.objects.filter(description="Robot rental, April").count() == 1
+
+
+def test_invoice_detail_shows_the_document(world, client_for):
+    content = client_for(world.owner).get(url("invoice", world.org, world.invoice.pk)).content.decode()
+    for text in [
+        "INV-00001",
+        "Initech",
+        "Fleet support, March",
+        "$100.00",
+        "$8.25",
+        "$108.25",
+        "123 Main St",
+        "Customer's view",
+    ]:
+        assert text in content, text
+
+
+def test_paying_a_void_invoice_says_why_not(world, client_for):
+    services.invoice_void(actor=SYSTEM, invoice=world.invoice)
+    client = client_for(world.owner)
+    response = client.post(url("invoice_pay", world.org, world.invoice.pk), follow=True)
+    assert "INV-00001 is void; a void invoice cannot be paid." in response.content.decode()
+    assert Invoice.objects.get(pk=world.invoice.pk).status == "void"
+    # and the void screen is not offered for a closed invoice
+    assert client.get(url("invoice_void", world.org, world.invoice.pk)).status_code == 302
+
+
+def test_invoice_list_filters_by_status_and_pages_by_number(world, client_for, monkeypatch):
+    monkeypatch.setattr("fleetadmin.billing.selectors.PAGE_SIZE", 3)
+    for _ in range(5):
+        charge(world, world.umbrella)
+    services.invoice_mark_paid(actor=SYSTEM, invoice=Invoice.objects.get(number=2))
+    client = client_for(world.owner)
+    partial = client.get(url("invoices", world.org), {"before": "4"}, **HTMX).content.decode()
+    assert partial.lstrip().startswith('<div id="invoice-table">')
+    assert re.findall(r">(INV-\d+)<", partial) == ["INV-00003", "INV-00002", "INV-00001"]
+    first = client.get(url("invoices", world.org)).content.decode()
+    assert re.findall(r">(INV-\d+)<", first) == ["INV-00006", "INV-00005", "INV-00004"]
+    assert "?status=&amp;before=4" in first
+    paid = client.get(url("invoices", world.org), {"status": "paid"})
+    assert [invoice.number for invoice in paid.context["page"].invoices] == [2]
+
+
+def test_invoice_of_another_billing_organization_is_404(world, client_for):
+    other = OrganizationFactory(name="Other Biller")
+    services.billing_service_enable(actor=SYSTEM, organization=other, address=SEED_ADDRESS)
+    customer = OrganizationFactory()
+    services.customer_attach(actor=SYSTEM, billing_organization=other, customer_id=customer.pk)
+    foreign = services.invoice_create(
+        actor=SYSTEM, billing_organization=other, customer=customer, description="x", subtotal="1", tax="0"
+    )
+    assert client_for(world.owner).get(url("invoice", world.org, foreign.pk)).status_code == 404
+    assert client_for(world.owner).post(url("invoice_pay", world.org, foreign.pk)).status_code == 404
+
+
+def test_each_invoice_page_has_one_h1(world, client_for):
+    admin = client_for(world.owner).get(url("invoice", world.org, world.invoice.pk)).content.decode()
+    assert admin.count("<h1") == 1 and '<h2 id="invoice-title"' in admin
+    customer = (
+        client_for(world.initech_owner)
+        .get(reverse("billing_dashboard:invoice", args=[world.org.pk, world.invoice.pk]))
+        .content.decode()
+    )
+    assert customer.count("<h1") == 1 and '<h1 id="invoice-title"' in customer
+
+
+def test_a_long_customer_list_is_capped_with_the_total(world, client_for, monkeypatch):
+    monkeypatch.setattr("fleetadmin.billing.views.CUSTOMERS_SHOWN", 1)
+    content = client_for(world.owner).get(url("service", world.org)).content.decode()
+    assert "2 organizations" in content and "Showing the first 1 of 2, by name." in content
+    customers = content.split('id="billing-customers"')[1].split("</section>")[0]
+    assert "Initech" in customers and "Umbrella Corp" not in customers
+
+
+@pytest.mark.parametrize("before", ["²", "-1", "abc", "99999999999"])
+def test_a_garbage_cursor_is_the_first_page(world, client_for, before):
+    response = client_for(world.owner).get(url("invoices", world.org), {"before": before})
+    assert response.status_code == 200 and "INV-00001" in response.content.decode()
+    dashboard = client_for(world.initech_owner).get(f"/billing/{world.org.pk}/", {"before": before})
+    assert dashboard.status_code == 200 and "INV-00001" in dashboard.content.decode()
