@@ -74,6 +74,24 @@ def _snapshot(key: ApiKey) -> dict:
     }
 
 
+MAX_KEY_LIFETIME = timedelta(days=3653)
+
+
+def _clean_expiry(expires_at: datetime | None, now: datetime) -> datetime | None:
+    """In UTC (a naive time is taken as UTC), in the future, and at most ten years ahead."""
+    if expires_at is None:
+        return None
+    try:
+        expires_at = expires_at.replace(tzinfo=UTC) if expires_at.tzinfo is None else expires_at.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValidationError({"expires_at": "The expiry is not a representable time."}) from None
+    if expires_at <= now:
+        raise ValidationError({"expires_at": "The expiry must be in the future."})
+    if expires_at > now + MAX_KEY_LIFETIME:
+        raise ValidationError({"expires_at": "The expiry can be at most 10 years ahead."})
+    return expires_at
+
+
 def _a(word: str) -> str:
     return f"an {word}" if word[0] in "aeiou" else f"a {word}"
 
@@ -160,8 +178,7 @@ def api_key_create(
         raise ValidationError({"resource": "A key needs at least one authorization."})
     for grant in grants:
         _check_grant(actor, organization, grant)
-    if expires_at is not None and expires_at <= now:
-        raise ValidationError({"expires_at": "The expiry must be in the future."})
+    expires_at = _clean_expiry(expires_at, now)
     name = clean_name(name, what="key name") if name and name.strip() else default_key_name(grants[0], now)
     if creation_token:
         existing = ApiKey.objects.filter(creation_token=creation_token).first()

@@ -347,3 +347,21 @@ def test_logo_through_the_api(fleet, callers):
     assert refused.status_code == 400
     garbage = client.put(base, {"png_base64": "%%%"}, content_type="application/json")
     assert garbage.status_code == 400 and "base64" in body(garbage)["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("expires_at", "status"),
+    [
+        ("2099-01-01T00:00:00-19:57", 400),  # an offset no database stores: found by the fuzz test
+        ("9999-12-31T23:59:59+00:00", 400),
+        ("2030-01-01T00:00:00", 201),  # naive: taken as UTC
+        ("2030-01-01T00:00:00+14:00", 201),
+    ],
+)
+def test_key_expiry_is_normalized_to_utc_and_bounded(fleet, callers, expires_at, status):
+    response = callers["owner_key"].post(
+        f"/api/v1/organizations/{fleet.org.pk}/api-keys", {"expires_at": expires_at}, content_type="application/json"
+    )
+    assert response.status_code == status, response.content
+    if status == 201:
+        assert body(response)["expires_at"].endswith("Z") or body(response)["expires_at"].endswith("+00:00")
