@@ -41,9 +41,10 @@ INSTALLED_APPS = [
     "fleetadmin.accounts",
     "fleetadmin.fleet",
     "fleetadmin.audit",
+    "fleetadmin.support",
     "fleetadmin.keys",
-    "fleetadmin.oauth",
     "fleetadmin.billing",
+    "fleetadmin.oauth",
     "fleetadmin.api",
 ]
 
@@ -59,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Support staff on a customer page under a ticket-scoped grant: read-only, recorded in its audit log.
+    "fleetadmin.support.middleware.SupportAccessMiddleware",
     # django-axes must come last so it sees the outcome of every sign-in.
     "axes.middleware.AxesMiddleware",
 ]
@@ -197,3 +200,8 @@ API_KEY_FAILURE_WINDOW_SECONDS = env.int("API_KEY_FAILURE_WINDOW_SECONDS", defau
 
 # Test-only: a file holding a clock offset in seconds (see fleetadmin/clock.py). Never set in production.
 FLEETADMIN_CLOCK_OFFSET_FILE = env.str("FLEETADMIN_CLOCK_OFFSET_FILE", default="")
+
+# Support access (fleetadmin.support): the form of a ticket reference support staff must state to open
+# an organization, and how long the read-only access it grants lasts.
+SUPPORT_TICKET_PATTERN = env.str("SUPPORT_TICKET_PATTERN", default=r"^[A-Z][A-Z0-9]*-\d+$")
+SUPPORT_GRANT_MINUTES = env.int("SUPPORT_GRANT_MINUTES", default=60)

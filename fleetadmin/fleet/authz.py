@@ -33,6 +33,9 @@ from fleetadmin.fleet.models import (
 ALL_ROLES = frozenset(Role)
 ORG_OWNER = frozenset({Role.ORGANIZATION_OWNER})
 ORG_OR_LOCATION_OWNER = frozenset({Role.ORGANIZATION_OWNER, Role.LOCATION_OWNER})
+# Support staff under a ticket-scoped grant (fleetadmin.support.access). Not a membership role:
+# it is never stored, and only a SupportActor with an active grant holds it, on that one organization.
+SUPPORT_AGENT = "support_agent"
 
 
 @dataclass(frozen=True)
@@ -70,12 +73,20 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "fleet.manage_members": ORG_OWNER,
     "keys.view": ALL_ROLES,
     "keys.manage": OWNER_ROLES,
-    "oauth.view": frozenset(ORGANIZATION_ROLES),
-    "oauth.manage": ORG_OWNER,
     "billing.view": frozenset(ORGANIZATION_ROLES),
     "billing.manage": ORG_OWNER,
+    "oauth.view": frozenset(ORGANIZATION_ROLES),
+    "oauth.manage": ORG_OWNER,
     "audit.view_log": frozenset(ORGANIZATION_ROLES),
     "audit.verify": ORG_OWNER,
+    # Support access (fleetadmin.support): who sees it, who may end it, and the short list of
+    # actions support staff take on a customer's behalf, each with a ticket reference.
+    "support.view_access": frozenset(ORGANIZATION_ROLES),
+    "support.end_access": ORG_OWNER,
+    "support.delete_key": frozenset({SUPPORT_AGENT}),
+    "support.rotate_oauth_secret": frozenset({SUPPORT_AGENT}),
+    "support.toggle_auth_service": frozenset({SUPPORT_AGENT}),
+    "support.update_billing_address": frozenset({SUPPORT_AGENT}),
 }
 # Permissions that any grant inside the organization confers on the organization itself.
 ORGANIZATION_SHELL_PERMISSIONS = frozenset({"fleet.view_organization"})

@@ -83,8 +83,8 @@ def test_create_a_machine_key_through_the_dependent_pickers(page, login, console
     panel.wait_for()
     assert "Keep this key somewhere safe; it has read access to the machine arm-02." in panel.inner_text()
     page.get_by_role("link", name="Done: open the key").click()
-    assert "robot_operator" in page.locator("#auth-heading + table").inner_text()
-    assert "arm-02" in page.locator("#auth-heading + table").inner_text()
+    assert "robot_operator" in page.locator("section[aria-labelledby=auth-heading] table").inner_text()
+    assert "arm-02" in page.locator("section[aria-labelledby=auth-heading] table").inner_text()
     assert not console_errors
 
 

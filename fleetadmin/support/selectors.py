@@ -1,0 +1,460 @@
+"""Reads for support: the console's search, grants, and the customer's "Support access" history.
+
+Search answers with indexed lookups only: primary-key lookups for every id in the
+query, an exact lookup for an email (stored lowercased, unique), and a name match
+with a LIMIT. The optional apps (OAuth, billing) are searched only when installed.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.http import Http404
+from django.urls import NoReverseMatch, reverse
+
+from fleetadmin import clock
+from fleetadmin.audit.models import ActorType, AuditEvent
+from fleetadmin.audit.selectors import EVENT_LIST_FIELDS
+from fleetadmin.fleet.models import Location, Machine, Membership, Organization
+from fleetadmin.support.models import SupportGrant
+
+NAME_LIMIT = 20
+MEMBER_LIMIT = 20
+ID_LIMIT = 5  # ids looked up from one query
+QUERY_MAX_LENGTH = 200
+UUID_RE = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+EMAIL_RE = re.compile(r"[^\s@<>(),;:\"']+@[^\s@<>(),;:\"']+\.[A-Za-z]{2,}")
+INVOICE_RE = re.compile(r"\bINV-?(\d{1,9})\b", re.IGNORECASE)
+SECRET_RE = re.compile(r"\bfa[ks]_[0-9A-Za-z]{8,}")
+
+
+def _model(label: str):
+    """An optional app's model, or None when that app is not installed."""
+    app_label = label.split(".")[0]
+    if not apps.is_installed(f"fleetadmin.{app_label}"):
+        return None
+    try:
+        return apps.get_model(label)
+    except LookupError:
+        return None
+
+
+# ---- search ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Match:
+    """One thing the query matched, and the organization it belongs to."""
+
+    kind: str  # a label: "Organization", "API key", ...
+    organization: Organization
+    name: str = ""
+    object_id: str = ""
+    where: str = ""  # e.g. "under Headquarters", "role organization_owner"
+    path: str = ""  # the customer page to land on once access is open
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.organization.name.lower(), str(self.organization.pk), self.kind, self.name)
+
+
+@dataclass
+class SearchResult:
+    query: str
+    matches: list[Match] = field(default_factory=list)
+    more_names: bool = False  # the name search hit its limit
+    notes: list[str] = field(default_factory=list)
+    searched: list[str] = field(default_factory=list)  # what kinds of id the query was checked against
+
+
+def _org_match(org: Organization) -> Match:
+    return Match(kind="Organization", organization=org, name=org.name, object_id=str(org.pk))
+
+
+def _by_id(value: uuid.UUID) -> list[Match]:
+    """Everything whose primary key is ``value``: one indexed lookup per kind of object."""
+    matches: list[Match] = []
+    org = Organization.objects.filter(pk=value).first()
+    if org is not None:
+        matches.append(_org_match(org))
+    location = Location.objects.select_related("organization", "parent").filter(pk=value).first()
+    if location is not None:
+        matches.append(
+            Match(
+                kind="Location",
+                organization=location.organization,
+                name=location.name,
+                object_id=str(location.pk),
+                where=f"under {location.parent.name}" if location.parent else "top-level location",
+                path=reverse("fleet:organization", args=[location.organization_id]) + f"#node-{location.pk}",
+            )
+        )
+    machine = Machine.objects.select_related("organization", "location").filter(pk=value).first()
+    if machine is not None:
+        matches.append(
+            Match(
+                kind="Machine",
+                organization=machine.organization,
+                name=machine.name,
+                object_id=str(machine.pk),
+                where=f"in {machine.location.name}",
+                path=reverse("fleet:organization", args=[machine.organization_id]) + f"#node-{machine.pk}",
+            )
+        )
+    ApiKey = _model("keys.ApiKey")
+    if ApiKey is not None:
+        key = ApiKey.objects.select_related("organization").filter(pk=value).first()
+        if key is not None:
+            matches.append(
+                Match(
+                    kind="API key",
+                    organization=key.organization,
+                    name=key.name,
+                    object_id=str(key.pk),
+                    where="deleted" if key.deleted_at else "",
+                    path="" if key.deleted_at else reverse("keys:detail", args=[key.organization_id, key.pk]),
+                )
+            )
+    OAuthApplication = _model("oauth.OAuthApplication")
+    if OAuthApplication is not None:
+        app = OAuthApplication.objects.select_related("organization").filter(pk=value).first()
+        if app is not None:
+            matches.append(
+                Match(
+                    kind="OAuth client",
+                    organization=app.organization,
+                    name=str(app),
+                    object_id=str(app.pk),
+                    path=reverse("oauth:app_detail", args=[app.organization_id, app.pk]),
+                )
+            )
+    Invoice = _model("billing.Invoice")
+    if Invoice is not None:
+        invoice = Invoice.objects.select_related("billing_organization", "customer").filter(pk=value).first()
+        if invoice is not None:
+            matches.extend(_invoice_matches(invoice))
+    return matches
+
+
+def _invoice_matches(invoice) -> list[Match]:
+    """An invoice concerns two organizations: the one that issued it and the one it bills."""
+    number = getattr(invoice, "display_number", str(invoice.pk))
+    try:
+        issuer_path = reverse("billing:invoice", args=[invoice.billing_organization_id, invoice.pk])
+    except NoReverseMatch:  # the billing app's pages are not wired into this portal
+        issuer_path = ""
+    return [
+        Match(
+            kind="Invoice",
+            organization=invoice.billing_organization,
+            name=number,
+            object_id=str(invoice.pk),
+            where=f"issued to {invoice.customer.name}",
+            path=issuer_path,
+        ),
+        Match(
+            kind="Invoice",
+            organization=invoice.customer,
+            name=number,
+            object_id=str(invoice.pk),
+            where=f"received from {invoice.billing_organization.name}",
+        ),
+    ]
+
+
+def _by_invoice_number(number: int) -> list[Match]:
+    """Invoice numbers count from 1 in each billing organization, so one number can match several invoices.
+
+    Looked up per billing organization (the (billing_organization, number) index),
+    never by number alone, which has no index of its own.
+    """
+    Invoice = _model("billing.Invoice")
+    BillingService = _model("billing.BillingService")
+    if Invoice is None or BillingService is None:
+        return []
+    invoices = (
+        Invoice.objects.filter(billing_organization__in=BillingService.objects.values("organization_id"), number=number)
+        .select_related("billing_organization", "customer")
+        .order_by("billing_organization_id")[:NAME_LIMIT]
+    )
+    return [match for invoice in invoices for match in _invoice_matches(invoice)]
+
+
+def _by_email(email: str) -> list[Match]:
+    user = get_user_model().objects.filter(email=email.lower()).first()
+    if user is None:
+        return []
+    memberships = (
+        Membership.objects.filter(user=user).select_related("organization", "location").order_by("organization__name")
+    )[:MEMBER_LIMIT]
+    return [
+        Match(
+            kind="Member",
+            organization=m.organization,
+            name=user.email,
+            object_id=str(user.pk),
+            where=f"{m.role}" + (f" of {m.location.name}" if m.location_id else ""),
+        )
+        for m in memberships
+    ]
+
+
+def search(query: str) -> SearchResult:
+    """The organizations behind whatever a customer pasted: names, ids of any kind, invoice numbers, emails."""
+    query = " ".join((query or "").split())[:QUERY_MAX_LENGTH]
+    result = SearchResult(query=query)
+    if not query:
+        return result
+    if SECRET_RE.search(query):
+        result.notes.append(
+            "The query contains what looks like a key value or client secret; it was not searched. "
+            "Ask the customer for the key or client ID only, and to rotate that secret."
+        )
+        query = SECRET_RE.sub(" ", query)
+    ids = []
+    for raw in UUID_RE.findall(query):
+        try:
+            value = uuid.UUID(raw)
+        except ValueError:
+            continue
+        if value not in ids:
+            ids.append(value)
+    searched_ids = bool(ids)
+    for value in ids[:ID_LIMIT]:
+        result.matches.extend(_by_id(value))
+    if len(ids) > ID_LIMIT:
+        result.notes.append(f"Only the first {ID_LIMIT} ids in the query were looked up.")
+    rest = UUID_RE.sub(" ", query)
+    emails = {email.lower() for email in EMAIL_RE.findall(rest)}
+    for email in sorted(emails)[:ID_LIMIT]:
+        result.matches.extend(_by_email(email))
+    rest = EMAIL_RE.sub(" ", rest)
+    numbers = {int(n) for n in INVOICE_RE.findall(rest)}
+    for number in sorted(numbers)[:ID_LIMIT]:
+        result.matches.extend(_by_invoice_number(number))
+    rest = INVOICE_RE.sub(" ", rest).strip()
+    if rest and not (searched_ids or emails or numbers):
+        names = list(Organization.objects.filter(name__icontains=rest).order_by("name", "id")[: NAME_LIMIT + 1])
+        result.more_names = len(names) > NAME_LIMIT
+        result.matches.extend(_org_match(org) for org in names[:NAME_LIMIT])
+    result.searched = searchable_kinds()
+    return result
+
+
+def searchable_kinds() -> list[str]:
+    kinds = ["organization name", "organization ID", "location ID", "machine ID", "API key ID"]
+    if _model("oauth.OAuthApplication") is not None:
+        kinds.append("OAuth client ID")
+    if _model("billing.Invoice") is not None:
+        kinds.append("invoice number or ID")
+    kinds.append("member email")
+    return kinds
+
+
+# ---- grants ----------------------------------------------------------------------------------------
+
+
+def active_grants_of(user) -> QuerySet[SupportGrant]:
+    return (
+        SupportGrant.objects.filter(staff=user, ended_at=None, expires_at__gt=clock.now())
+        .select_related("organization")
+        .order_by("-created_at")
+    )
+
+
+def recent_grants_of(user, *, limit: int = 8) -> list[SupportGrant]:
+    return list(SupportGrant.objects.filter(staff=user).select_related("organization").order_by("-created_at")[:limit])
+
+
+def get_own_grant(user, grant_id) -> SupportGrant:
+    """A grant of this support engineer, or 404 (another engineer's grant is as good as missing)."""
+    try:
+        return SupportGrant.objects.select_related("organization", "staff").get(pk=grant_id, staff=user)
+    except (SupportGrant.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such grant.") from None
+
+
+def active_grants_on(organization: Organization) -> list[SupportGrant]:
+    return list(
+        SupportGrant.objects.filter(organization=organization, ended_at=None, expires_at__gt=clock.now())
+        .select_related("staff")
+        .order_by("-created_at")
+    )
+
+
+def get_grant_on(organization: Organization, grant_id) -> SupportGrant:
+    try:
+        return SupportGrant.objects.select_related("organization", "staff").get(pk=grant_id, organization=organization)
+    except (SupportGrant.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such grant.") from None
+
+
+# ---- what the customer sees: the support access history --------------------------------------------
+
+# Customer pages by URL name, as the "what they viewed" list names them.
+PAGE_LABELS = {
+    "fleet:organization": "Overview",
+    "fleet:activity": "Overview (activity)",
+    "keys:list": "API keys",
+    "keys:detail": "API key",
+    "audit:log": "Audit log",
+    "audit:event": "Audit event",
+    "audit:export": "Audit log export",
+    "oauth:service": "Auth service",
+    "oauth:preview": "Sign-in preview",
+    "oauth:apps": "OAuth applications",
+    "oauth:app_detail": "OAuth application",
+    "billing:service": "Billing",
+    "billing:invoices": "Invoices",
+    "billing:invoice": "Invoice",
+    "support_access:list": "Support access",
+    "support:grant": "Support actions",
+}
+SESSIONS_PER_PAGE = 20
+SESSION_EVENT_LIMIT = 2000
+
+
+def page_label(view_name: str) -> str:
+    return PAGE_LABELS.get(view_name, view_name or "page")
+
+
+@dataclass
+class ViewedPage:
+    page: str
+    path: str
+    count: int
+    first: datetime
+    last: datetime
+    object_id: str = ""
+    link: str = ""  # the customer's own page, when it is one (support console pages are not theirs)
+
+
+@dataclass
+class AccessSession:
+    """One grant as the audit log tells it: opened, what was viewed and done, and how it ended."""
+
+    opened: AuditEvent
+    ended: AuditEvent | None = None
+    views: dict[str, ViewedPage] = field(default_factory=dict)
+    actions: list[AuditEvent] = field(default_factory=list)
+
+    @property
+    def grant_id(self) -> str:
+        return (self.opened.changes.get("after") or {}).get("grant", "")
+
+    @property
+    def reason(self) -> str:
+        return (self.opened.changes.get("after") or {}).get("reason", "")
+
+    @property
+    def expires_at(self) -> datetime | None:
+        raw = (self.opened.changes.get("after") or {}).get("expires_at")
+        try:
+            return datetime.fromisoformat(raw) if raw else None
+        except ValueError:
+            return None
+
+    @property
+    def viewed(self) -> list[ViewedPage]:
+        return sorted(self.views.values(), key=lambda v: v.first)
+
+    def status(self, now: datetime) -> str:
+        if self.ended is not None:
+            return "ended"
+        if self.expires_at is not None and self.expires_at > now:
+            return "active"
+        return "expired"
+
+
+@dataclass
+class SessionPage:
+    sessions: list[AccessSession]
+    next_before: int | None
+    truncated: bool = False  # some events of these sessions are only in the audit log
+    now: datetime | None = None
+
+
+def _grant_of(event: AuditEvent) -> str:
+    changes = event.changes or {}
+    return (changes.get("after") or {}).get("grant") or (changes.get("before") or {}).get("grant") or ""
+
+
+def access_sessions(organization: Organization, *, before: int | None = None) -> SessionPage:
+    """Support sessions of the organization, newest first, in pages of opens (keyset on the event id).
+
+    Three indexed queries whatever the history's length: the page of ``support.access.open``
+    events (audit_org_action), the support staff's events since the oldest of them
+    (audit_org_actor), and the ends recorded since then by anyone (audit_org_action).
+    """
+    opens_qs = AuditEvent.objects.filter(organization=organization, action="support.access.open")
+    if before is not None:
+        opens_qs = opens_qs.filter(id__lt=before)
+    opens = list(opens_qs.only(*EVENT_LIST_FIELDS).order_by("-id")[: SESSIONS_PER_PAGE + 1])
+    more = len(opens) > SESSIONS_PER_PAGE
+    opens = opens[:SESSIONS_PER_PAGE]
+    now = clock.now()
+    if not opens:
+        return SessionPage(sessions=[], next_before=None, now=now)
+    customer_prefix = f"/orgs/{organization.pk}/"
+    sessions = {event.id: AccessSession(opened=event) for event in opens}
+    by_grant = {session.grant_id: session for session in sessions.values() if session.grant_id}
+    oldest = opens[-1].id
+    actor_ids = {event.actor_id for event in opens}
+    events = list(
+        AuditEvent.objects.filter(
+            organization=organization, actor_type=ActorType.SUPPORT, actor_id__in=actor_ids, id__gte=oldest
+        )
+        .only(*EVENT_LIST_FIELDS)
+        .order_by("id")[:SESSION_EVENT_LIMIT]
+    )
+    truncated = len(events) >= SESSION_EVENT_LIMIT
+    # Events carry no grant id when they are the customer's own services' (an action), so they
+    # belong to the latest session the same engineer opened for the same ticket before them.
+    current: dict[tuple[str, str], AccessSession | None] = defaultdict(lambda: None)
+    for event in events:
+        if event.action == "support.access.open":
+            current[(event.actor_id, event.ticket)] = sessions.get(event.id)
+            continue
+        session = by_grant.get(_grant_of(event)) or current[(event.actor_id, event.ticket)]
+        if session is None:
+            continue
+        if event.action == "support.access.view":
+            after = event.changes.get("after") or {}
+            path = after.get("path", "")
+            seen = session.views.get(path)
+            if seen is None:
+                session.views[path] = ViewedPage(
+                    page=after.get("page", ""),
+                    path=path,
+                    count=1,
+                    first=event.created_at,
+                    last=event.created_at,
+                    object_id=after.get("object_id", ""),
+                    link=path if path.startswith(customer_prefix) else "",
+                )
+            else:
+                seen.count += 1
+                seen.last = event.created_at
+        elif event.action == "support.access.end":
+            session.ended = event
+        else:
+            session.actions.append(event)
+    for end in AuditEvent.objects.filter(
+        organization=organization, action="support.access.end", id__gte=oldest
+    ).exclude(actor_type=ActorType.SUPPORT):
+        session = by_grant.get(_grant_of(end))
+        if session is not None and session.ended is None:
+            session.ended = end
+    return SessionPage(
+        sessions=[sessions[event.id] for event in opens],
+        next_before=opens[-1].id if more else None,
+        truncated=truncated,
+        now=now,
+    )
