@@ -15,7 +15,7 @@ from fleetadmin.keys import services, tokens
 from fleetadmin.keys.auth import ApiKeyPrincipal, AuthenticationFailed, authenticate_key
 from fleetadmin.keys.models import ApiKey
 from fleetadmin.keys.services import GRACE_PERIODS, KEY_PREFIX
-from tests.keys.conftest import T0
+from tests.conftest import T0
 from tests.keys.factories import issue
 
 pytestmark = pytest.mark.django_db

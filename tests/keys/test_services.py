@@ -11,8 +11,8 @@ from fleetadmin.fleet.models import Role
 from fleetadmin.keys import services, tokens
 from fleetadmin.keys.models import ApiKey, ApiKeyAuthorization
 from fleetadmin.keys.services import GRACE_PERIODS, DuplicateSubmission, Grant
+from tests.conftest import T0
 from tests.factories import LocationFactory, MachineFactory, OrganizationFactory
-from tests.keys.conftest import T0
 from tests.keys.factories import KEY_VALUE_RE, OPERATOR_ROLE, OWNER_ROLE, issue
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from fleetadmin.keys import services, tokens
 from fleetadmin.keys.models import ApiKey, ApiKeyAuthorization
 from fleetadmin.keys.selectors import PAGE_SIZE
 from fleetadmin.keys.services import GRACE_PERIODS
-from tests.keys.conftest import T0
+from tests.conftest import T0
 from tests.keys.factories import KEY_VALUE_RE, bulk_keys, issue
 
 pytestmark = pytest.mark.django_db

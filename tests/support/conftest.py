@@ -8,11 +8,9 @@ its objects are simply not made, and the tests check the graceful "no match" ins
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.apps import apps
-from django.core.cache import cache
 
 from fleetadmin.audit.models import AuditEvent
 from fleetadmin.audit.services import SYSTEM
@@ -22,7 +20,6 @@ from tests.keys.factories import issue
 
 OAUTH = apps.is_installed("fleetadmin.oauth")
 BILLING = apps.is_installed("fleetadmin.billing")
-T0 = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
 ADDRESS = "123 Main St, Springfield, IL, 62704"
 NEW_ADDRESS = "500 Market St, Suite 2, San Francisco, CA, 94105"
 OAUTH_APP = {
@@ -36,35 +33,6 @@ OAUTH_APP = {
 }
 KEY_VALUE_PREFIX = "fak_"
 CLIENT_SECRET_PREFIX = "fas_"
-
-
-class FixedClock:
-    """Stands in for fleetadmin.clock.now: returns ``now`` until a test moves it."""
-
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch) -> FixedClock:
-    fixed = FixedClock(T0)
-    monkeypatch.setattr("fleetadmin.clock.now", fixed)
-    return fixed
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    # support.access.view is deduplicated through the cache; no test may inherit another's keys.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

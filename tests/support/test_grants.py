@@ -7,8 +7,9 @@ from django.urls import reverse
 from fleetadmin.audit.models import ActorType
 from fleetadmin.support import services
 from fleetadmin.support.models import SupportGrant
+from tests.conftest import T0
 from tests.factories import OrganizationFactory
-from tests.support.conftest import T0, events
+from tests.support.conftest import events
 
 pytestmark = pytest.mark.django_db
 
