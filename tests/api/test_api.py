@@ -365,3 +365,54 @@ def test_key_expiry_is_normalized_to_utc_and_bounded(fleet, callers, expires_at,
     assert response.status_code == status, response.content
     if status == 201:
         assert body(response)["expires_at"].endswith("Z") or body(response)["expires_at"].endswith("+00:00")
+
+
+@pytest.mark.parametrize(
+    ("caller", "read", "write"),
+    [
+        ("anonymous", 401, 401),
+        ("other_org_key", 404, 404),
+        ("machine_key", 403, 403),
+        ("location_key", 403, 403),
+        ("operator_key", 200, 403),
+        ("operator", 200, 403),
+        ("owner_key", 200, 200),
+        ("owner", 200, 200),
+    ],
+)
+def test_billing_endpoints_matrix(fleet, callers, caller, read, write):
+    client = callers[caller]
+    base = f"/api/v1/organizations/{fleet.org.pk}/billing-service"
+    assert client.get(base).status_code == read
+    response = client.post(
+        f"{base}/enable", {"address": "123 Main St, Springfield, IL, 62704"}, content_type="application/json"
+    )
+    assert response.status_code == write, response.content
+    if write == 200:
+        config = body(response)
+        assert config["enabled"] is True
+        assert (
+            config["address"] == "123 Main St, Springfield, IL 62704, United States"
+            or "Springfield" in config["address"]
+        )
+        assert config["structured_address"]["zipcode"] == "62704"
+        assert config["billing_dashboard_url"].startswith("http")
+
+
+def test_billing_address_errors_name_the_part_and_the_format(fleet, callers):
+    client = callers["owner_key"]
+    base = f"/api/v1/organizations/{fleet.org.pk}/billing-service"
+    response = client.post(
+        f"{base}/enable", {"address": "123 Main St, Springfield, XX, 62704"}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    message = body(response)["error"]["message"]
+    assert "state" in message and "XX" in message and "line1, line2 (optional), city, state, zipcode" in message
+    assert body(client.get(base))["enabled"] is False  # nothing half-written
+    client.post(f"{base}/enable", {"address": "123 Main St, Springfield, IL, 62704"}, content_type="application/json")
+    updated = client.patch(
+        base, {"address": "1 Rue de Rivoli, Paris, Île-de-France, 75001, France"}, content_type="application/json"
+    )
+    assert updated.status_code == 200 and body(updated)["structured_address"]["country"] == "FR"
+    disabled = client.post(f"{base}/disable")
+    assert body(disabled)["enabled"] is False and body(disabled)["structured_address"]["country"] == "FR"
