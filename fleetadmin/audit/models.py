@@ -1,4 +1,6 @@
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Upper
 
 
 class AppendOnlyError(Exception):
@@ -66,7 +68,8 @@ class AuditEvent(models.Model):
             models.Index(fields=["organization", "target_type", "target_id", "-id"], name="audit_org_target"),
             models.Index(fields=["organization", "actor_type", "actor_id", "-id"], name="audit_org_actor"),
             models.Index(fields=["organization", "ticket", "-id"], name="audit_org_ticket"),
-            models.Index(fields=["organization", "actor_name", "-id"], name="audit_org_actor_name"),
+            # The actor filter matches names case-insensitively: index UPPER(actor_name), as iexact compiles.
+            models.Index(F("organization"), Upper("actor_name"), F("id").desc(), name="audit_org_actor_upper"),
             models.Index(fields=["organization", "target_id", "-id"], name="audit_org_target_id"),
             models.Index(fields=["organization", "created_at"], name="audit_org_created"),
             models.Index(fields=["request_id"], name="audit_request"),

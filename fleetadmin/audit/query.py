@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet
 
+from fleetadmin.audit.models import ActorType
+
 QUALIFIERS = {
     "actor": "actor",
     "action": "action",
@@ -74,7 +76,10 @@ class AuditFilters:
 
     def apply(self, events: QuerySet) -> QuerySet:
         if self.actor:
-            events = events.filter(Q(actor_name__iexact=self.actor) | Q(actor_id=self.actor))
+            # Each branch has its index: (organization, UPPER(actor_name), id) and
+            # (organization, actor_type, actor_id, id), the latter reached through the list of types.
+            by_id = Q(actor_type__in=ActorType.values, actor_id=self.actor)
+            events = events.filter(Q(actor_name__iexact=self.actor) | by_id)
         if self.action:
             events = events.filter(action__startswith=self.action.lower())  # actions are lower case
         if self.target_type:
