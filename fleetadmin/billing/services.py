@@ -358,47 +358,53 @@ def _status_state(invoice: Invoice) -> dict[str, Any]:
     }
 
 
-@transaction.atomic
-def invoice_mark_paid(*, actor, invoice: Invoice) -> Invoice:
-    """Record that an open invoice was paid. Paid and void invoices are refused, with the reason."""
+def _settle(*, actor, invoice: Invoice, status: str, stamp: str, action: str, refusals: dict[str, str]) -> Invoice:
+    """Move an open invoice to ``status`` (stamping ``stamp``), refusing the states in ``refusals``."""
     authz.require(actor, "billing.manage", invoice.billing_organization)
     locked = _locked_invoice(invoice)
-    if locked.status == InvoiceStatus.PAID:
-        raise ValidationError(f"{locked.display_number} is already paid (on {locked.paid_at:%Y-%m-%d}).")
-    if locked.status == InvoiceStatus.VOID:
-        raise ValidationError(f"{locked.display_number} is void; a void invoice cannot be paid.")
+    if locked.status in refusals:
+        raise ValidationError(refusals[locked.status].format(invoice=locked))
     before = _status_state(locked)
-    locked.status = InvoiceStatus.PAID
-    locked.paid_at = clock.now()
-    locked.save(update_fields=["status", "paid_at"])
+    locked.status = status
+    setattr(locked, stamp, clock.now())
+    locked.save(update_fields=["status", stamp])
     audit.record(
         actor=actor,
-        action="billing.invoice.pay",
+        action=action,
         organization=locked.billing_organization,
         target=locked,
         changes=diff(before, _status_state(locked)),
     )
     return locked
+
+
+@transaction.atomic
+def invoice_mark_paid(*, actor, invoice: Invoice) -> Invoice:
+    """Record that an open invoice was paid. Paid and void invoices are refused, with the reason."""
+    return _settle(
+        actor=actor,
+        invoice=invoice,
+        status=InvoiceStatus.PAID,
+        stamp="paid_at",
+        action="billing.invoice.pay",
+        refusals={
+            InvoiceStatus.PAID: "{invoice.display_number} is already paid (on {invoice.paid_at:%Y-%m-%d}).",
+            InvoiceStatus.VOID: "{invoice.display_number} is void; a void invoice cannot be paid.",
+        },
+    )
 
 
 @transaction.atomic
 def invoice_void(*, actor, invoice: Invoice) -> Invoice:
     """Cancel an open invoice. It stays on record, marked void; a paid invoice cannot be voided."""
-    authz.require(actor, "billing.manage", invoice.billing_organization)
-    locked = _locked_invoice(invoice)
-    if locked.status == InvoiceStatus.VOID:
-        raise ValidationError(f"{locked.display_number} is already void.")
-    if locked.status == InvoiceStatus.PAID:
-        raise ValidationError(f"{locked.display_number} is paid; a paid invoice cannot be voided.")
-    before = _status_state(locked)
-    locked.status = InvoiceStatus.VOID
-    locked.voided_at = clock.now()
-    locked.save(update_fields=["status", "voided_at"])
-    audit.record(
+    return _settle(
         actor=actor,
+        invoice=invoice,
+        status=InvoiceStatus.VOID,
+        stamp="voided_at",
         action="billing.invoice.void",
-        organization=locked.billing_organization,
-        target=locked,
-        changes=diff(before, _status_state(locked)),
+        refusals={
+            InvoiceStatus.VOID: "{invoice.display_number} is already void.",
+            InvoiceStatus.PAID: "{invoice.display_number} is paid; a paid invoice cannot be voided.",
+        },
     )
-    return locked

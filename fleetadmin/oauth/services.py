@@ -100,6 +100,9 @@ def auth_service_disable(*, actor, organization: Organization) -> AuthService:
     return _set_enabled(actor=actor, organization=organization, enabled=False)
 
 
+LOGO_FIELDS = ["logo", "logo_sha256", "logo_size", "logo_width", "logo_height", "logo_updated_at", "updated_at"]
+
+
 def _logo_facts(service: AuthService) -> dict[str, Any]:
     if not service.has_logo:
         return {"logo_sha256": None}
@@ -128,17 +131,7 @@ def logo_set(*, actor, organization: Organization, data: bytes) -> AuthService:
     service.logo_height = logo.height
     service.logo_updated_at = now
     service.updated_at = now
-    service.save(
-        update_fields=[
-            "logo",
-            "logo_sha256",
-            "logo_size",
-            "logo_width",
-            "logo_height",
-            "logo_updated_at",
-            "updated_at",
-        ]
-    )
+    service.save(update_fields=LOGO_FIELDS)
     audit.record(
         actor=actor,
         action="oauth.logo.set",
@@ -164,17 +157,7 @@ def logo_remove(*, actor, organization: Organization) -> AuthService:
     service.logo_height = None
     service.logo_updated_at = now
     service.updated_at = now
-    service.save(
-        update_fields=[
-            "logo",
-            "logo_sha256",
-            "logo_size",
-            "logo_width",
-            "logo_height",
-            "logo_updated_at",
-            "updated_at",
-        ]
-    )
+    service.save(update_fields=LOGO_FIELDS)
     audit.record(
         actor=actor,
         action="oauth.logo.remove",
