@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "fleetadmin.billing",
     "fleetadmin.oauth",
     "fleetadmin.api",
+    "fleetadmin.grpc",
 ]
 
 MIDDLEWARE = [
