@@ -1,12 +1,14 @@
-"""Full page or partial: the one decision every screen makes the same way."""
+"""Web helpers every screen shares: full page or partial, and the typed-confirmation flow."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
+
+from fleetadmin.core.forms import ConfirmForm
 
 
 def wants_partial(request: HttpRequest) -> bool:
@@ -37,3 +39,23 @@ def render_screen(
         response = render(request, template, context, status=status)
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+def typed_confirmation(
+    request: HttpRequest,
+    *,
+    word: str,
+    template: str,
+    context: Callable[[], dict[str, Any]],
+    act: Callable[[], HttpResponse],
+) -> HttpResponse:
+    """The screen that asks the user to type ``word`` before a dangerous action (disable, delete).
+
+    On a POST whose confirmation matches, ``act()`` makes the change and answers; otherwise the
+    screen is shown (422 after a refused POST) with the form's message saying what to type.
+    """
+    form = ConfirmForm(request.POST if request.method == "POST" else None, word=word)
+    if request.method == "POST" and form.is_valid():
+        return act()
+    status = 422 if request.method == "POST" else 200
+    return render_screen(request, template, {**context(), "form": form}, status=status)
