@@ -46,10 +46,13 @@ INSTALLED_APPS = [
     "fleetadmin.billing",
     "fleetadmin.oauth",
     "fleetadmin.api",
+    "fleetadmin.grpc",
 ]
 
 MIDDLEWARE = [
     "portal.middleware.RequestIdMiddleware",
+    # NUL refused or stripped, over-limit bodies 413: before anything reads the request (portal/input_boundary.py).
+    "portal.input_boundary.InputBoundaryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -197,6 +200,14 @@ API_KEY_PEPPER_ID = env.str("API_KEY_PEPPER_ID", default=next(iter(API_KEY_PEPPE
 # Failed API-key authentications allowed per client address per window before 429.
 API_KEY_FAILURE_LIMIT = env.int("API_KEY_FAILURE_LIMIT", default=20)
 API_KEY_FAILURE_WINDOW_SECONDS = env.int("API_KEY_FAILURE_WINDOW_SECONDS", default=300)
+
+# Mail (fleetadmin.core.mail): EMAIL_URL is smtp://user:pass@host:587, smtp+tls://..., smtps://...,
+# or consolemail:// (the default: messages are printed, which is what `make run` wants).
+PORTAL_NAME = env.str("PORTAL_NAME", default="fleetadmin")
+vars().update(env.email("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="fleetadmin <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # Test-only: a file holding a clock offset in seconds (see fleetadmin/clock.py). Never set in production.
 FLEETADMIN_CLOCK_OFFSET_FILE = env.str("FLEETADMIN_CLOCK_OFFSET_FILE", default="")
