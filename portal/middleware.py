@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from fleetadmin.audit.context import RequestContext, bind_request_context
+from portal.input_boundary import clean_header_text
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -39,7 +40,7 @@ class RequestIdMiddleware:
         context = RequestContext(
             request_id=request_id,
             ip=client_ip(request),
-            user_agent=request.headers.get("User-Agent", "")[:400],
+            user_agent=clean_header_text(request.headers.get("User-Agent", ""))[:400],
         )
         with bind_request_context(context):
             response = self.get_response(request)

@@ -49,10 +49,13 @@ INSTALLED_APPS = [
     "fleetadmin.billing",
     "fleetadmin.oauth",
     "fleetadmin.api",
+    "fleetadmin.grpc",
 ]
 
 MIDDLEWARE = [
     "portal.middleware.RequestIdMiddleware",
+    # NUL refused or stripped, over-limit bodies 413: before anything reads the request (portal/input_boundary.py).
+    "portal.input_boundary.InputBoundaryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -107,7 +107,9 @@ def audit_log(request: HttpRequest, org_id) -> HttpResponse:
         "can_verify": authz.can(request.user, "audit.verify", organization),
         "actor_types": ActorType,
     }
-    response = render_screen(request, "audit/log.html", context, partial="events", status=400 if error else 200)
+    # htmx swaps the results region with the message in it (200); a whole page says 400.
+    status = 400 if error and not wants_partial(request) else 200
+    response = render_screen(request, "audit/log.html", context, partial="events", status=status)
     if wants_partial(request) and not error:
         push_url(response, canonical)
     return response
