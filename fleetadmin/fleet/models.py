@@ -27,6 +27,10 @@ class Organization(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Maintained counters (fleetadmin.fleet.counters), updated in the transaction of every write that
+    # changes them, so no page counts rows: a COUNT over 100,000 machines is what made lists slow.
+    location_count = models.PositiveIntegerField(default=0, editable=False)
+    machine_count = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name", "id"]
@@ -53,6 +57,12 @@ class Location(models.Model):
     name = models.CharField(max_length=100)
     path = models.CharField(max_length=1200, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Maintained counters (fleetadmin.fleet.counters): direct sub-locations, every location below,
+    # machines directly here, machines here and below. The lazy tree shows them without counting.
+    child_count = models.PositiveIntegerField(default=0, editable=False)
+    descendant_count = models.PositiveIntegerField(default=0, editable=False)
+    machine_count = models.PositiveIntegerField(default=0, editable=False)
+    subtree_machine_count = models.PositiveIntegerField(default=0, editable=False)
 
     MAX_DEPTH = 8
 
@@ -79,6 +89,10 @@ class Location(models.Model):
     @property
     def ancestor_ids(self) -> list[str]:
         return self.path.strip("/").split("/")[:-1]
+
+    @property
+    def has_contents(self) -> bool:
+        return bool(self.child_count or self.machine_count)
 
 
 class Machine(models.Model):
