@@ -241,5 +241,7 @@ PASSWORD_RESET_ACCOUNT_LIMIT = env.int("PASSWORD_RESET_ACCOUNT_LIMIT", default=3
 PASSWORD_RESET_WINDOW_MINUTES = env.int("PASSWORD_RESET_WINDOW_MINUTES", default=60)
 # Two-factor sign-in (django-otp): the issuer name authenticator apps show.
 OTP_TOTP_ISSUER = PORTAL_NAME
+# Support staff must have signed in with a second factor to open the support console.
+SUPPORT_REQUIRE_TWO_FACTOR = env.bool("SUPPORT_REQUIRE_TWO_FACTOR", default=True)
 # How long the step between password and code may take.
 TWO_FACTOR_PENDING_SECONDS = env.int("TWO_FACTOR_PENDING_SECONDS", default=300)
