@@ -37,6 +37,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "ninja",
     "fleetadmin.accounts",
     "fleetadmin.fleet",
@@ -48,10 +51,13 @@ INSTALLED_APPS = [
     "fleetadmin.idp",
     "oauth2_provider",
     "fleetadmin.api",
+    "fleetadmin.grpc",
 ]
 
 MIDDLEWARE = [
     "portal.middleware.RequestIdMiddleware",
+    # NUL refused or stripped, over-limit bodies 413: before anything reads the request (portal/input_boundary.py).
+    "portal.input_boundary.InputBoundaryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -59,9 +65,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): signed in with a second factor in this session (django-otp).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # "Your sessions" bookkeeping, and the two-factor rules: an organization that requires it, the support console.
+    "fleetadmin.accounts.middleware.AccountSecurityMiddleware",
     # Support staff on a customer page under a ticket-scoped grant: read-only, recorded in its audit log.
     "fleetadmin.support.middleware.SupportAccessMiddleware",
     # django-axes must come last so it sees the outcome of every sign-in.
@@ -132,7 +142,7 @@ AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 # One notion of "client address" for throttling and the audit log.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "portal.middleware.client_ip"
+AXES_CLIENT_IP_CALLABLE = "fleetadmin.core.web.client_ip"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -254,3 +264,22 @@ END_USER_SIGN_IN_FAILURE_LIMIT = env.int("END_USER_SIGN_IN_FAILURE_LIMIT", defau
 END_USER_SIGN_IN_WINDOW_SECONDS = env.int("END_USER_SIGN_IN_WINDOW_SECONDS", default=900)
 END_USER_SESSION_COOKIE = "fa_enduser"
 END_USER_SESSION_DAYS = env.int("END_USER_SESSION_DAYS", default=14)
+# Organizations and people (fleetadmin.fleet.members, fleetadmin.accounts).
+# Who may create an organization from the organizations list: "anyone" signed in, or only "staff".
+ORGANIZATION_CREATION = env.str("ORGANIZATION_CREATION", default="anyone")
+if ORGANIZATION_CREATION not in {"anyone", "staff"}:
+    raise ImproperlyConfigured(f"ORGANIZATION_CREATION must be anyone or staff; got {ORGANIZATION_CREATION!r}.")
+# The portal's public address, for links in mail and in create_organization's output
+# (e.g. https://fleet.example.com). Empty: links use the address the request came in on.
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="").rstrip("/")
+INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
+# Password reset and set-password links (create_organization) stay valid this long.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_HOURS", default=24) * 3600
+# Reset requests allowed per client address, and mails per account, per PASSWORD_RESET_WINDOW_MINUTES.
+PASSWORD_RESET_ADDRESS_LIMIT = env.int("PASSWORD_RESET_ADDRESS_LIMIT", default=10)
+PASSWORD_RESET_ACCOUNT_LIMIT = env.int("PASSWORD_RESET_ACCOUNT_LIMIT", default=3)
+PASSWORD_RESET_WINDOW_MINUTES = env.int("PASSWORD_RESET_WINDOW_MINUTES", default=60)
+# Two-factor sign-in (django-otp): the issuer name authenticator apps show.
+OTP_TOTP_ISSUER = PORTAL_NAME
+# How long the step between password and code may take.
+TWO_FACTOR_PENDING_SECONDS = env.int("TWO_FACTOR_PENDING_SECONDS", default=300)

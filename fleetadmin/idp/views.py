@@ -20,7 +20,6 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.decorators import method_decorator
-from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from jwcrypto import jwk, jwt
@@ -30,6 +29,7 @@ from oauth2_provider.views import RevokeTokenView, TokenView, UserInfoView
 from oauthlib.oauth2 import DeviceApplicationServer
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 
+from fleetadmin.core.web import client_ip
 from fleetadmin.idp import auth, context, services, sessions
 from fleetadmin.idp.models import AccessToken, DeviceGrant
 from fleetadmin.idp.oidc import DEVICE_GRANT, Validator
@@ -443,7 +443,6 @@ def sign_in(request: HttpRequest, org_id) -> HttpResponse:
     email = ""
     if request.method == "POST" and issuer.enabled:
         email = request.POST.get("email", "")
-        client_ip = import_string(settings.AXES_CLIENT_IP_CALLABLE)
         result = auth.authenticate(
             organization=issuer.organization,
             email=email,
