@@ -173,6 +173,8 @@ def test_auth_service_oauth_apps_and_billing_through_the_stub(stack):
         try:
             stub, meta = stub_of(client), {**client._metadata, "x-request-id": rid}
             out = {}
+            # From a known state whatever ran before (the authorization matrix enables it): disabled.
+            await stub.DisableAuthService(pb.DisableAuthServiceRequest(org_id=acme), metadata=client._metadata)
             await stub.EnableAuthService(pb.EnableAuthServiceRequest(org_id=acme), metadata=meta)
             await stub.OrganizationSetLogo(pb.OrganizationSetLogoRequest(org_id=acme, logo=logo), metadata=meta)
             out["logo"] = await stub.OrganizationGetLogo(pb.OrganizationGetLogoRequest(org_id=acme), metadata=meta)
