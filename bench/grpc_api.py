@@ -2,11 +2,12 @@
 
 One scratch database with 200,000 keys in one organization (the bulk path of
 bench/keys_list.py). Both servers run as their own processes on 127.0.0.1, as in production:
-gunicorn with 2 workers x 4 threads, serve_grpc with 8 ORM threads. Measured from this process:
+gunicorn with 2 workers x 4 threads, serve_grpc with 8 ORM threads (one process). Measured from this process:
 
-* ListKeys, first page: the SDK's ``list_keys`` (gRPC ListKeys answers the newest 1,000 keys: the
-  platform's message has no page token) against the JSON API's first page (50 keys) and against
-  the JSON API reading the same 1,000 keys (20 pages);
+* ListKeys, first page: the SDK's ``list_keys`` against a serve_grpc started with
+  ``--list-keys-limit 50`` (the JSON API's page size) and the JSON API's first page; and the default
+  ListKeys (the newest 1,000 keys: the platform's message has no page token) against the JSON API
+  reading the same 1,000 keys (20 pages);
 * CreateKey: the SDK's ``create_key`` against ``POST /api/v1/organizations/<id>/api-keys``;
 * calls per second with 8 concurrent clients (8 SDK clients, each its own connection, in one event
   loop; 8 threads with their own HTTP sessions), against 1 client.
@@ -116,8 +117,9 @@ def report(r: dict[str, float], args, url: str) -> None:
     print(f"cores: {os.cpu_count()}; clients run in this process, servers in their own")
     print("\nlatency, one client (median)")
     for label, name in [
-        ("gRPC ListKeys (newest 1,000 keys)", "grpc list"),
+        ("gRPC ListKeys, first page (50 keys)", "grpc first page"),
         ("JSON API first page (50 keys)", "http first page"),
+        ("gRPC ListKeys (newest 1,000 keys)", "grpc list"),
         ("JSON API the same 1,000 keys (20 pages)", "http 1000"),
         ("gRPC CreateKey", "grpc create"),
         ("JSON API POST api-keys", "http create"),
@@ -125,8 +127,9 @@ def report(r: dict[str, float], args, url: str) -> None:
         print(f"  {label:<44} {r[name]:9.1f} ms")
     print(f"\nthroughput, calls/s ({args.seconds:.0f} s each)       1 client  {CONCURRENCY} clients")
     for label, name in [
-        ("gRPC ListKeys (1,000 keys)", "grpc list"),
+        ("gRPC ListKeys, first page (50 keys)", "grpc first page"),
         ("JSON API first page (50 keys)", "http first page"),
+        ("gRPC ListKeys (1,000 keys)", "grpc list"),
         ("JSON API 1,000 keys (20 pages)", "http 1000"),
         ("gRPC CreateKey", "grpc create"),
         ("JSON API POST api-keys", "http create"),
@@ -135,14 +138,18 @@ def report(r: dict[str, float], args, url: str) -> None:
         print(f"  {label:<36} {f'{one:9.1f}' if one else ' ' * 9} {r[f'{name} rate 8']:9.1f}")
     print("\nratios (above 1 means gRPC is faster)")
     ratios = [
+        ("first page (50 keys): JSON / gRPC ListKeys (time)", r["http first page"] / r["grpc first page"]),
         ("1,000 keys: JSON 20 pages / gRPC ListKeys (time)", r["http 1000"] / r["grpc list"]),
-        ("per key: JSON first page / gRPC ListKeys (time)", (r["http first page"] / 50) / (r["grpc list"] / 1000)),
-        ("per call: JSON first page / gRPC ListKeys (time)", r["http first page"] / r["grpc list"]),
         ("CreateKey: JSON POST / gRPC (time)", r["http create"] / r["grpc create"]),
+        ("8 clients, first page: gRPC / JSON (calls/s)", r["grpc first page rate 8"] / r["http first page rate 8"]),
         ("8 clients, 1,000 keys: gRPC / JSON 20 pages (calls/s)", r["grpc list rate 8"] / r["http 1000 rate 8"]),
         ("8 clients, CreateKey: gRPC / JSON (calls/s)", r["grpc create rate 8"] / r["http create rate 8"]),
-        ("gRPC ListKeys, 8 clients / 1 client (calls/s)", r["grpc list rate 8"] / r["grpc list rate 1"]),
-        ("gRPC CreateKey, 8 clients / 1 client (calls/s)", r["grpc create rate 8"] / r["grpc create rate 1"]),
+        (
+            "gRPC ListKeys first page, 8 clients / 1 (calls/s)",
+            r["grpc first page rate 8"] / r["grpc first page rate 1"],
+        ),
+        ("JSON first page, 8 clients / 1 (calls/s)", r["http first page rate 8"] / r["http first page rate 1"]),
+        ("gRPC CreateKey, 8 clients / 1 (calls/s)", r["grpc create rate 8"] / r["grpc create rate 1"]),
     ]
     for label, ratio in ratios:
         print(f"  {label:<56} {ratio:6.2f}x")
@@ -175,7 +182,7 @@ def main() -> None:
         connection.close()
         key_id, key_value, org_id = str(issued.key.pk), issued.value, str(organization.pk)
 
-        web_port, grpc_port = free_port(), free_port()
+        web_port, grpc_port, page_port = free_port(), free_port(), free_port()
         env = dict(os.environ)
         logs = Path(tempfile.gettempdir())
         servers = {
@@ -188,6 +195,12 @@ def main() -> None:
                 [sys.executable, "manage.py", "serve_grpc", "--port", str(grpc_port), "--workers", "8",
                  "--portal-url", f"http://127.0.0.1:{web_port}"],
                 grpc_port,
+            ),
+            # The same server answering ListKeys with one JSON-API-sized page, for a first-page comparison.
+            "serve_grpc_page": (
+                [sys.executable, "manage.py", "serve_grpc", "--port", str(page_port), "--workers", "8",
+                 "--list-keys-limit", "50", "--portal-url", f"http://127.0.0.1:{web_port}"],
+                page_port,
             ),
         }  # fmt: skip
         for name, (command, port) in servers.items():
@@ -227,19 +240,26 @@ def main() -> None:
         async def grpc_list(client):
             assert len(await client.app_client.list_keys(org_id)) == 1000
 
+        async def grpc_first_page(client):
+            assert len(await client.app_client.list_keys(org_id)) == 50
+
         async def grpc_create(client):
             await client.app_client.create_key(org_id, authorization, name="bench grpc")
 
-        async def dial():
+        async def dial(port: int = grpc_port):
             options = DialOptions(
                 insecure=True, credentials=Credentials(type="api-key", payload=key_value), auth_entity=key_id
             )
-            return await ViamClient.create_from_dial_options(options, app_url=f"127.0.0.1:{grpc_port}")
+            return await ViamClient.create_from_dial_options(options, app_url=f"127.0.0.1:{port}")
 
         async def grpc_side():
             clients = [await dial() for _ in range(CONCURRENCY)]
+            paged = [await dial(page_port) for _ in range(CONCURRENCY)]
             try:
                 out = {
+                    "grpc first page": await timed_async(lambda: grpc_first_page(paged[0]), args.repeat),
+                    "grpc first page rate 1": await grpc_rate(paged[:1], grpc_first_page, args.seconds),
+                    "grpc first page rate 8": await grpc_rate(paged, grpc_first_page, args.seconds),
                     "grpc list": await timed_async(lambda: grpc_list(clients[0]), args.repeat),
                     "grpc create": await timed_async(lambda: grpc_create(clients[0]), args.repeat),
                     "grpc list rate 1": await grpc_rate(clients[:1], grpc_list, args.seconds),
@@ -248,7 +268,7 @@ def main() -> None:
                     "grpc create rate 8": await grpc_rate(clients, grpc_create, args.seconds),
                 }
             finally:
-                for client in clients:
+                for client in clients + paged:
                     client.close()
             return out
 
