@@ -39,3 +39,44 @@ class MachineCreateForm(forms.Form):
 
 class RenameForm(forms.Form):
     name = _name_field("New name")
+
+
+class OrganizationForm(forms.Form):
+    name = _name_field("Organization name")
+
+
+class OrganizationDeleteForm(forms.Form):
+    confirm_name = forms.CharField(
+        label="Type the organization's name to confirm",
+        max_length=NAME_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
+class TwoFactorPolicyForm(forms.Form):
+    require_two_factor = forms.BooleanField(
+        label="Require two-factor sign-in",
+        required=False,
+        help_text="Members without an authenticator app are sent to set one up before they can open the organization.",
+    )
+
+
+class MemberRoleForm(forms.Form):
+    """Role and scope, for an invitation or a membership change. Choices come from the members service."""
+
+    role = forms.ChoiceField(label="Role")
+    location_id = forms.ChoiceField(
+        label="Location", required=False, help_text="Only for the location roles: the location (and what is under it)."
+    )
+
+    def __init__(self, *args, role_choices, location_choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = role_choices
+        self.fields["location_id"].choices = [("", "— Whole organization —"), *location_choices]
+
+
+class InviteForm(MemberRoleForm):
+    email = forms.EmailField(
+        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off", "spellcheck": "false"})
+    )
+    field_order = ["email", "role", "location_id"]

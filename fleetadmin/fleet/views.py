@@ -15,10 +15,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRefresh, retarget
 
 from fleetadmin.audit.selectors import recent_events_for_organization
+from fleetadmin.core.web import render_screen, wants_partial
 from fleetadmin.fleet import authz, selectors, services
 from fleetadmin.fleet.forms import LocationCreateForm, MachineCreateForm, RenameForm
 from fleetadmin.fleet.models import Location, Machine, Organization
-from portal.htmx import render_screen, wants_partial
 
 OVERVIEW = "fleet/org_overview.html"
 ACTIVITY_OOB = "fleet/org_overview.html#activity"
