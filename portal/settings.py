@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # trigram key search on PostgreSQL; inert on SQLite
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
