@@ -2,6 +2,8 @@ from django.db import models
 from django.db.models import F
 from django.db.models.functions import Upper
 
+from fleetadmin.core.actors import ActorType
+
 
 class AppendOnlyError(Exception):
     """Raised on any attempt to change or remove a recorded audit event."""
@@ -16,13 +18,6 @@ class AuditEventQuerySet(models.QuerySet):
 
     def for_organization(self, organization) -> "AuditEventQuerySet":
         return self.filter(organization=organization)
-
-
-class ActorType(models.TextChoices):
-    USER = "user", "User"
-    API_KEY = "api_key", "API key"
-    SUPPORT = "support", "Support staff"
-    SYSTEM = "system", "System"
 
 
 class AuditEvent(models.Model):
@@ -71,6 +66,8 @@ class AuditEvent(models.Model):
             # The actor filter matches names case-insensitively: index UPPER(actor_name), as iexact compiles.
             models.Index(F("organization"), Upper("actor_name"), F("id").desc(), name="audit_org_actor_upper"),
             models.Index(fields=["organization", "target_id", "-id"], name="audit_org_target_id"),
+            # A bare search term matches target names case-insensitively (query.term_q).
+            models.Index(F("organization"), Upper("target_name"), F("id").desc(), name="audit_org_target_upper"),
             models.Index(fields=["organization", "created_at"], name="audit_org_created"),
             models.Index(fields=["request_id"], name="audit_request"),
         ]
@@ -89,6 +86,12 @@ class AuditEvent(models.Model):
     @property
     def verb(self) -> str:
         return self.action.rsplit(".", 1)[-1]
+
+
+def organization_model() -> type[models.Model]:
+    """``fleet.Organization``, reached through the relation declared above rather than an import:
+    ``fleet`` writes to the audit log, so the audit app must not import ``fleet``."""
+    return AuditEvent._meta.get_field("organization").related_model
 
 
 class ChainCheckpoint(models.Model):

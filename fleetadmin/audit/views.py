@@ -19,9 +19,9 @@ from fleetadmin.audit.diffs import diff_rows
 from fleetadmin.audit.integrity import verify_chain
 from fleetadmin.audit.models import ActorType
 from fleetadmin.audit.query import AuditFilters, QueryError, parse_query
+from fleetadmin.core.web import render_screen, wants_partial
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.selectors import get_organization_for
-from portal.htmx import render_screen, wants_partial
 
 FIELD_NAMES = ("actor", "action", "target_type", "target_id", "ticket", "request_id")
 EXPORT_COLUMNS = (
@@ -107,7 +107,9 @@ def audit_log(request: HttpRequest, org_id) -> HttpResponse:
         "can_verify": authz.can(request.user, "audit.verify", organization),
         "actor_types": ActorType,
     }
-    response = render_screen(request, "audit/log.html", context, partial="events", status=400 if error else 200)
+    # htmx swaps the results region with the message in it (200); a whole page says 400.
+    status = 400 if error and not wants_partial(request) else 200
+    response = render_screen(request, "audit/log.html", context, partial="events", status=status)
     if wants_partial(request) and not error:
         push_url(response, canonical)
     return response

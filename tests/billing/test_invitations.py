@@ -11,9 +11,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from fleetadmin.audit.integrity import verify_chain
 from fleetadmin.audit.models import AuditEvent
-from fleetadmin.audit.services import SYSTEM
 from fleetadmin.billing import services
 from fleetadmin.billing.models import Customer, CustomerInvitation
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.fleet.models import Role
 from tests.billing.conftest import SEED_ADDRESS
 from tests.factories import MembershipFactory, OrganizationFactory
