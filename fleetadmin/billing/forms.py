@@ -5,8 +5,12 @@ from django.core.exceptions import ValidationError
 
 from fleetadmin.billing import address as addresses
 from fleetadmin.billing.address import Address, AddressError
+from fleetadmin.billing.models import Invoice
 from fleetadmin.billing.money import MAX_AMOUNT, AmountError, format_usd, parse_amount
 from fleetadmin.billing.services import DESCRIPTION_MAX_LENGTH
+
+# The one-time token lands in Invoice.creation_token: bounded like that column.
+FORM_TOKEN_MAX_LENGTH = Invoice._meta.get_field("creation_token").max_length
 
 FILL = "fill"  # the value of the "Fill from pasted address" submit button
 
@@ -83,29 +87,6 @@ def parse_pasted(form_data) -> tuple[AddressForm, bool]:
     return AddressForm.filled_from(address), True
 
 
-class ConfirmForm(forms.Form):
-    """Type the word to confirm, as the platform's CLI asks for ``disable``."""
-
-    confirm = forms.CharField(
-        label="Confirmation",
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}),
-    )
-
-    def __init__(self, *args, word: str, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.word = word
-        self.fields["confirm"].label = f"Type “{word}” to confirm"
-
-    def clean_confirm(self) -> str:
-        typed = self.cleaned_data["confirm"].strip()
-        if typed != self.word:
-            shown = typed if len(typed) <= 40 else typed[:39] + "…"
-            got = f"; you typed “{shown}”" if typed else ""
-            raise ValidationError(f"Type {self.word} to confirm{got}. Nothing was changed.")
-        return typed
-
-
 class AttachCustomerForm(forms.Form):
     customer_id = forms.CharField(
         label="Customer organization ID",
@@ -137,7 +118,7 @@ class ChargeForm(forms.Form):
     )
     subtotal = _amount_field("Subtotal (USD)", f"More than $0.00, at most {format_usd(MAX_AMOUNT)}. Example: 1250.00")
     tax = _amount_field("Tax (USD)", "0 when there is no tax.")
-    form_token = forms.CharField(widget=forms.HiddenInput)
+    form_token = forms.CharField(widget=forms.HiddenInput, max_length=FORM_TOKEN_MAX_LENGTH)
 
     def __init__(self, *args, customer_choices: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)

@@ -29,18 +29,13 @@ from fleetadmin.billing import branding
 from fleetadmin.billing.address import Address, AddressError, AddressErrors
 from fleetadmin.billing.models import BillingService, BrandLogo, Customer, Invoice, InvoiceStatus
 from fleetadmin.billing.money import AmountError, parse_amount
+from fleetadmin.core.errors import DuplicateSubmission
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.models import Organization
 
 PAYMENT_TERMS = timedelta(days=30)
 ADDRESS_FIELDS = addresses.PARTS  # the BillingService columns that hold the address
 DESCRIPTION_MAX_LENGTH = 200
-
-
-class DuplicateSubmission(Exception):
-    def __init__(self, invoice: Invoice):
-        super().__init__(f"This form was already submitted; it created invoice {invoice.display_number}.")
-        self.invoice = invoice
 
 
 # ---- input -----------------------------------------------------------------------------------------
@@ -307,7 +302,7 @@ def invoice_create(
     if creation_token:
         earlier = Invoice.objects.filter(creation_token=creation_token).first()
         if earlier is not None:
-            raise DuplicateSubmission(earlier)
+            raise DuplicateSubmission(earlier, f"invoice {earlier.display_number}")
     if not Customer.objects.filter(billing_organization=billing_organization, organization=customer).exists():
         raise ValidationError({"customer": f"{customer.name} is not a customer of {billing_organization.name}."})
 

@@ -19,19 +19,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import quote_etag
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from fleetadmin.billing import branding, selectors, services
-from fleetadmin.billing.forms import FILL, AddressForm, AttachCustomerForm, ChargeForm, ConfirmForm, parse_pasted
+from fleetadmin.billing.forms import FILL, AddressForm, AttachCustomerForm, ChargeForm, parse_pasted
 from fleetadmin.billing.models import BrandLogo, InvoiceStatus
+from fleetadmin.core.web import render_screen, typed_confirmation, wants_partial
 from fleetadmin.fleet import authz
 from fleetadmin.fleet import selectors as fleet_selectors
 from fleetadmin.fleet.models import Organization
-from portal.htmx import render_screen, wants_partial
 
 SERVICE = "billing/service.html"
 ADDRESS = "billing/address.html"
@@ -60,12 +60,9 @@ def _service_url(organization: Organization) -> str:
     return reverse("billing:service", args=[organization.pk])
 
 
-def _auth_service_url(organization: Organization) -> str | None:
-    """Where the logo and the support email are set (the auth service), if that app is installed."""
-    try:
-        return reverse("oauth:service", args=[organization.pk])
-    except NoReverseMatch:
-        return None
+def _auth_service_url(organization: Organization) -> str:
+    """Where the logo and the support email are set (the auth service)."""
+    return reverse("oauth:service", args=[organization.pk])
 
 
 def dashboard_url(request: HttpRequest, organization: Organization) -> str:
@@ -206,22 +203,26 @@ def service_disable(request: HttpRequest, org_id) -> HttpResponse:
     if not service.enabled:
         messages.info(request, "Billing is already disabled.")
         return redirect("billing:service", org_id=organization.pk)
-    form = ConfirmForm(request.POST or None, word="disable")
-    if request.method == "POST" and form.is_valid():
+
+    def disable() -> HttpResponse:
         services.billing_service_disable(actor=request.user, organization=organization)
         messages.success(
             request, "Billing disabled. The address, customers and invoices are kept; enable it again to charge."
         )
         return _done(request, _service_url(organization))
-    context = {
-        "organization": organization,
-        "nav_section": "billing",
-        "form": form,
-        "service": service,
-        "customer_count": selectors.customers_of(organization).count(),
-        "open_count": selectors.visible_invoices(request.user, organization).filter(status=InvoiceStatus.OPEN).count(),
-    }
-    return render_screen(request, "billing/disable.html", context, status=422 if request.method == "POST" else 200)
+
+    def context() -> dict:
+        return {
+            "organization": organization,
+            "nav_section": "billing",
+            "service": service,
+            "customer_count": selectors.customers_of(organization).count(),
+            "open_count": selectors.visible_invoices(request.user, organization)
+            .filter(status=InvoiceStatus.OPEN)
+            .count(),
+        }
+
+    return typed_confirmation(request, word="disable", template="billing/disable.html", context=context, act=disable)
 
 
 # ---- customers -------------------------------------------------------------------------------------
@@ -327,7 +328,7 @@ def invoice_create(request: HttpRequest, org_id) -> HttpResponse:
                 )
             except services.DuplicateSubmission as duplicate:
                 messages.info(request, "This form was already submitted; the invoice was created then.")
-                return _done(request, reverse("billing:invoice", args=[organization.pk, duplicate.invoice.pk]))
+                return _done(request, reverse("billing:invoice", args=[organization.pk, duplicate.created.pk]))
             except ValidationError as error:
                 form.add_error(None, error)
             else:

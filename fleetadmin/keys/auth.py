@@ -111,6 +111,22 @@ def authenticate_key(key_id: uuid.UUID, value: str) -> ApiKeyPrincipal:
         raise AuthenticationFailed("unknown_key", f"Unknown API key id {key_id}.")
     if not tokens.verify(value, tokens.StoredSecret(hash=key.secret_hash, pepper_id=key.pepper_id)):
         raise AuthenticationFailed("wrong_value", f"The key value does not match API key {key_id}.")
+    return _principal_if_usable(key, key_id)
+
+
+def authenticate_key_id(key_id: uuid.UUID) -> ApiKeyPrincipal:
+    """The key as it is now, for a caller that proved its value earlier (a gRPC access token).
+
+    Same refusals, with the same reasons, as authenticate_key: a key deleted, rotated out or
+    expired since the value was checked stops working at once.
+    """
+    key = ApiKey.objects.filter(pk=key_id).first()
+    if key is None:
+        raise AuthenticationFailed("unknown_key", f"Unknown API key id {key_id}.")
+    return _principal_if_usable(key, key_id)
+
+
+def _principal_if_usable(key: ApiKey, key_id: uuid.UUID) -> ApiKeyPrincipal:
     now = clock.now()
     if key.deleted_at is not None:
         raise AuthenticationFailed(

@@ -3,8 +3,11 @@ from datetime import UTC, datetime, time, timedelta
 from django import forms
 from django.utils import timezone
 
-from fleetadmin.keys.models import ROLES_BY_RESOURCE, ResourceType
+from fleetadmin.keys.models import ROLES_BY_RESOURCE, ApiKey, ResourceType
 from fleetadmin.keys.services import GRACE_PERIODS
+
+# The one-time token lands in ApiKey.creation_token: bounded like that column.
+FORM_TOKEN_MAX_LENGTH = ApiKey._meta.get_field("creation_token").max_length
 
 ACCESS_CHOICES = [("owner", "Owner: full write access"), ("operator", "Operator: read access")]
 EXPIRY_CHOICES = [
@@ -64,7 +67,7 @@ class KeyCreateForm(ScopeForm):
     expires_on = forms.DateField(
         label="Expiry date", required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="At 00:00 UTC."
     )
-    form_token = forms.CharField(widget=forms.HiddenInput)
+    form_token = forms.CharField(widget=forms.HiddenInput, max_length=FORM_TOKEN_MAX_LENGTH)
 
     def __init__(self, *args, now=None, **kwargs):
         super().__init__(*args, **kwargs)

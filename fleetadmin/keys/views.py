@@ -12,6 +12,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fleetadmin import clock
+from fleetadmin.core.web import render_screen
 from fleetadmin.fleet import authz
 from fleetadmin.fleet import selectors as fleet_selectors
 from fleetadmin.fleet.models import Organization
@@ -19,7 +20,6 @@ from fleetadmin.keys import selectors, services
 from fleetadmin.keys.forms import BulkDeleteForm, KeyCreateForm, KeyRenameForm, KeyRotateForm, ScopeForm
 from fleetadmin.keys.models import ApiKey, KeyStatus, ResourceType
 from fleetadmin.keys.services import GRACE_PERIODS, Grant, IssuedKey
-from portal.htmx import render_screen
 
 LIST = "keys/key_list.html"
 DETAIL = "keys/key_detail.html"
@@ -191,7 +191,7 @@ def key_create(request: HttpRequest, org_id) -> HttpResponse:
                 messages.info(
                     request, "This form was already submitted; the key was created then. Its value is shown only once."
                 )
-                return redirect("keys:detail", org_id=organization.pk, key_id=duplicate.key.pk)
+                return redirect("keys:detail", org_id=organization.pk, key_id=duplicate.created.pk)
             except ValidationError as error:
                 form.add_error(None, error.messages)
             else:

@@ -8,6 +8,9 @@ from django.core.exceptions import ValidationError
 from fleetadmin.oauth import validation
 from fleetadmin.oauth.models import ClientAuthentication, Grant, OAuthApplication, Pkce, UrlValidation
 
+# The one-time token lands in OAuthApplication.creation_token: bounded like that column.
+FORM_TOKEN_MAX_LENGTH = OAuthApplication._meta.get_field("creation_token").max_length
+
 GRANT_DESCRIPTIONS = {
     Grant.AUTHORIZATION_CODE: "sign-in in the browser, redirected back with a code",
     Grant.IMPLICIT: "tokens returned in the redirect URL (legacy)",
@@ -150,7 +153,7 @@ class AppForm(forms.Form):
 
 
 class AppCreateForm(AppForm):
-    form_token = forms.CharField(widget=forms.HiddenInput, required=False)
+    form_token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=FORM_TOKEN_MAX_LENGTH)
 
 
 class LogoForm(forms.Form):
@@ -184,25 +187,3 @@ class SupportEmailForm(forms.Form):
         help_text="Shown on the sign-in page as “Need help? Contact …”.",
         error_messages={"required": "support_email: enter the address end users write to for help; it cannot be empty"},
     )
-
-
-class ConfirmForm(forms.Form):
-    """Type the word to confirm, as the platform's CLI asks for ``disable`` and ``delete``."""
-
-    confirm = forms.CharField(
-        label="Confirmation",
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}),
-    )
-
-    def __init__(self, *args, word: str, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.word = word
-        self.fields["confirm"].label = f"Type “{word}” to confirm"
-
-    def clean_confirm(self) -> str:
-        typed = self.cleaned_data["confirm"].strip()
-        if typed != self.word:
-            got = f"; you typed “{validation.shown(typed, 40)}”" if typed else ""
-            raise ValidationError(f"Type {self.word} to confirm{got}. Nothing was changed.")
-        return typed

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 
 from fleetadmin import audit, clock
 from fleetadmin.audit.services import REDACTED, diff
+from fleetadmin.core.errors import DuplicateSubmission
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.models import Organization
 from fleetadmin.keys import tokens
@@ -44,12 +45,6 @@ class IssuedClient:
     @property
     def warnings(self) -> list[str]:
         return validation.grant_warnings(self.app.enabled_grants)
-
-
-class DuplicateSubmission(Exception):
-    def __init__(self, app: OAuthApplication):
-        super().__init__(f"This form was already submitted; it created OAuth application {app.pk}.")
-        self.app = app
 
 
 # ---- auth service and branding ---------------------------------------------------------------------
@@ -238,7 +233,7 @@ def oauth_app_create(
     if creation_token:
         existing = OAuthApplication.objects.filter(creation_token=creation_token).first()
         if existing is not None:
-            raise DuplicateSubmission(existing)
+            raise DuplicateSubmission(existing, f"OAuth application {existing.pk}")
     now = clock.now()
     secret = tokens.generate(CLIENT_SECRET_PREFIX)
     stored = tokens.hash_secret(secret)
@@ -261,7 +256,7 @@ def oauth_app_create(
         existing = OAuthApplication.objects.filter(creation_token=creation_token).first() if creation_token else None
         if existing is None:
             raise
-        raise DuplicateSubmission(existing) from None
+        raise DuplicateSubmission(existing, f"OAuth application {existing.pk}") from None
     audit.record(
         actor=actor,
         action="oauth.oauth_app.create",

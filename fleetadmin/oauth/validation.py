@@ -46,6 +46,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from PIL import Image
 
+from fleetadmin.core.text import accepted, shown
 from fleetadmin.oauth.models import ClientAuthentication, Grant, Pkce, UrlValidation
 
 MAX_URIS = 100
@@ -89,22 +90,6 @@ REFRESH_ALONE_WARNING = (
 )
 
 
-def shown(value: str, limit: int = 120) -> str:
-    """A value as an error message quotes it: control characters escaped, long values shortened."""
-    out = []
-    for ch in value:
-        if ch in "\t\n\r" or unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"}:
-            out.append(ch.encode("unicode_escape").decode("ascii"))
-        else:
-            out.append(ch)
-    text = "".join(out)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _accepted(choices: Iterable[str]) -> str:
-    return ", ".join(choices)
-
-
 # ---- enumerations ----------------------------------------------------------------------------------
 
 
@@ -112,7 +97,7 @@ def clean_choice(value: Any, choices: type[ClientAuthentication | Pkce | UrlVali
     text = "" if value is None else str(value).strip()
     if text not in choices.values:
         got = f"; got '{shown(text)}'" if text else ""
-        raise ValidationError({field: f"{field}: must be one of {_accepted(choices.values)}{got}"})
+        raise ValidationError({field: f"{field}: must be one of {accepted(choices.values)}{got}"})
     return text
 
 
@@ -126,13 +111,13 @@ def clean_grants(values: Iterable[Any] | str | None) -> list[str]:
         raise ValidationError(
             {
                 "enabled_grants": [
-                    f"enabled_grants: '{shown(v)}' is not a grant; accepted: {_accepted(Grant.values)}"
+                    f"enabled_grants: '{shown(v)}' is not a grant; accepted: {accepted(Grant.values)}"
                     for v in unknown[:MAX_ERRORS_PER_FIELD]
                 ]
             }
         )
     if not given:
-        raise ValidationError({"enabled_grants": f"enabled_grants: choose at least one of {_accepted(Grant.values)}"})
+        raise ValidationError({"enabled_grants": f"enabled_grants: choose at least one of {accepted(Grant.values)}"})
     return [grant for grant in Grant.values if grant in given]
 
 
@@ -337,9 +322,21 @@ def clean_uri(value: str, *, field: str, origin: bool = False, url_validation: s
             raise _refuse(
                 field, value, f"is an origin and cannot have a path; write only scheme, host and port ({example})"
             )
-        return f"{scheme}://{netloc}"
+        return _within_length(field, value, f"{scheme}://{netloc}")
     rest = value[len(parts.scheme) + 3 + len(parts.netloc) :]
-    return f"{scheme}://{netloc}{rest}"
+    return _within_length(field, value, f"{scheme}://{netloc}{rest}")
+
+
+def _within_length(field: str, value: str, normalized: str) -> str:
+    """The normalized URI, if it still fits: IDNA (xn--) encoding makes an internationalized host longer."""
+    if len(normalized) > MAX_URI_LENGTH:
+        raise _refuse(
+            field,
+            value,
+            f"is {len(normalized)} characters long once its host is written in ASCII (IDNA) form; "
+            f"at most {MAX_URI_LENGTH} are accepted",
+        )
+    return normalized
 
 
 def clean_uri_list(

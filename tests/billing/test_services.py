@@ -10,10 +10,10 @@ from django.db.models import ProtectedError
 from django.http import Http404
 
 from fleetadmin.audit.models import AuditEvent
-from fleetadmin.audit.services import SYSTEM
 from fleetadmin.billing import selectors, services
 from fleetadmin.billing.address import Address
 from fleetadmin.billing.models import BillingService, BrandLogo, Customer, Invoice, InvoicesAreKept, InvoiceStatus
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.fleet.models import Role
 from tests.billing.conftest import SEED_ADDRESS, charge
 from tests.factories import LocationFactory, MembershipFactory, OrganizationFactory
@@ -273,7 +273,7 @@ def test_the_same_logo_is_stored_once(billing, brand):
     assert BrandLogo.objects.count() == 1
 
 
-def test_without_the_auth_service_app_invoices_have_no_logo_and_no_email(billing, no_brand):
+def test_without_branding_invoices_have_no_logo_and_no_email(billing, no_brand):
     invoice = charge(billing)
     assert invoice.issuer_logo is None and invoice.issuer_support_email == ""
 
@@ -380,7 +380,7 @@ def test_a_form_token_charges_once(billing):
             tax="0",
             creation_token="token-1",
         )
-    assert caught.value.invoice == first
+    assert caught.value.created == first
     assert Invoice.objects.count() == 1
 
 

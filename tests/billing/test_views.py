@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 
 from fleetadmin.audit.models import AuditEvent
-from fleetadmin.audit.services import SYSTEM
 from fleetadmin.billing import services
 from fleetadmin.billing.models import BillingService, Customer, Invoice
+from fleetadmin.core.actors import SYSTEM
 from tests.billing.conftest import HTMX, SEED_ADDRESS, charge
 from tests.factories import OrganizationFactory
 

@@ -24,7 +24,7 @@ def billing_world(portal_server, unique) -> dict:
 import io, json
 from PIL import Image
 from django.contrib.auth import get_user_model
-from fleetadmin.audit.services import SYSTEM
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.fleet import services
 from fleetadmin.fleet.models import Role
 from fleetadmin.oauth import services as oauth
