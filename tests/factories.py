@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from fleetadmin.accounts.models import SUPPORT_GROUP
+from fleetadmin.fleet import counters
 from fleetadmin.fleet.models import Location, Machine, Membership, Organization, Role
 
 TEST_PASSWORD = "correct-horse-battery"
@@ -51,6 +52,7 @@ class LocationFactory(factory.django.DjangoModelFactory):
         parent = kwargs.get("parent")
         location.path = f"{parent.path if parent else '/'}{location.pk.hex}/"
         location.save(force_insert=True)
+        counters.location_added(location)  # the services keep the counters; so do their test shortcuts
         return location
 
 
@@ -61,6 +63,12 @@ class MachineFactory(factory.django.DjangoModelFactory):
     location = factory.SubFactory(LocationFactory)
     organization = factory.LazyAttribute(lambda o: o.location.organization)
     name = factory.Sequence(lambda n: f"machine-{n}")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        machine = super()._create(model_class, *args, **kwargs)
+        counters.machine_added(machine.location)
+        return machine
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):

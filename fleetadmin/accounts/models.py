@@ -2,8 +2,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.utils import timezone
 
-from fleetadmin.audit.models import ActorType
-from fleetadmin.audit.services import ActorIdentity
+from fleetadmin.core.actors import ActorIdentity, ActorType
 
 SUPPORT_GROUP = "support"
 

@@ -44,7 +44,7 @@ def touch(request) -> None:
 
 
 def _client_ip(request):
-    from portal.middleware import client_ip  # the one notion of client address (throttling, audit)
+    from fleetadmin.core.web import client_ip  # the one notion of client address (throttling, audit)
 
     return client_ip(request)
 

@@ -26,7 +26,7 @@ from fleetadmin.accounts import sessions, two_factor
 from fleetadmin.accounts.forms import PasswordResetRequestForm, SignInForm, TwoFactorCodeForm
 from fleetadmin.core.links import absolute_url, portal_base_url
 from fleetadmin.core.mail import Mail, send_after_commit
-from portal.middleware import client_ip
+from fleetadmin.core.web import client_ip
 
 PENDING = "_fa_2fa_pending"  # in the session between the password step and the code step
 MAX_CODE_TRIES = 5

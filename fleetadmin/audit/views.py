@@ -19,9 +19,9 @@ from fleetadmin.audit.diffs import diff_rows
 from fleetadmin.audit.integrity import verify_chain
 from fleetadmin.audit.models import ActorType
 from fleetadmin.audit.query import AuditFilters, QueryError, parse_query
+from fleetadmin.core.web import render_screen, wants_partial
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.selectors import get_organization_for
-from portal.htmx import render_screen, wants_partial
 
 FIELD_NAMES = ("actor", "action", "target_type", "target_id", "ticket", "request_id")
 EXPORT_COLUMNS = (

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from fleetadmin.cli.client import Client, CliError, Credentials, config_path, load_credentials, save_credentials
+from fleetadmin.core.text import confirmation_matches
 
 CLIENT_AUTHENTICATION = ["unspecified", "required", "not_required", "not_required_when_using_pkce"]
 PKCE = ["unspecified", "required", "not_required", "not_required_when_using_client_authentication"]
@@ -71,7 +72,7 @@ def confirm_word(word: str, warning: str, yes: bool) -> None:
         typed = click.prompt(f"Type '{word}' to confirm", default="", show_default=False, err=True)
     except (click.Abort, EOFError):
         typed = ""
-    if typed.strip() != word:
+    if not confirmation_matches(typed, word):
         raise CliError(f"Aborted: you typed {typed.strip()!r}, not {word!r}. Nothing was changed.")
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 
-from fleetadmin.audit.services import SYSTEM
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.fleet.models import (
     LOCATION_ROLES,
     MACHINE_ROLES,
@@ -141,6 +141,41 @@ def _may_create_organization(actor) -> bool:
     if settings.ORGANIZATION_CREATION == "staff":
         return bool(getattr(actor, "is_staff", False))
     return True
+
+
+def roles_by_organization(actor) -> dict[uuid.UUID, set[str]]:
+    """organization id -> the actor's roles there, in one pass over its grants (for lists of organizations)."""
+    roles: dict[uuid.UUID, set[str]] = {}
+    for grant in grants_for(actor):
+        roles.setdefault(grant.organization_id, set()).add(grant.role)
+    return roles
+
+
+def can_somewhere(actor, permission: str, organization: Organization) -> bool:
+    """May the actor exercise the permission on anything in the organization? One answer from the grants.
+
+    "Show the Create button", "offer an Add form": no walk of the organization's tree, whatever its size.
+    """
+    if actor is SYSTEM:
+        return True
+    allowed = PERMISSIONS[permission]
+    return any(grant.role in allowed and grant.touches(organization) for grant in grants_for(actor))
+
+
+def location_paths_allowed(actor, permission: str, organization: Organization) -> list[str] | None:
+    """None when the permission holds on the whole organization, else the subtrees it holds on (maybe none)."""
+    if actor is SYSTEM:
+        return None
+    allowed = PERMISSIONS[permission]
+    grants = [g for g in grants_for(actor) if g.touches(organization) and g.role in allowed]
+    if any(g.role in ORGANIZATION_ROLES for g in grants):
+        return None
+    return [g.location_path for g in grants if g.role in LOCATION_ROLES and g.location_path]
+
+
+def machine_ids_allowed(actor, permission: str, organization: Organization) -> list[uuid.UUID]:
+    allowed = PERMISSIONS[permission]
+    return [g.machine_id for g in grants_for(actor) if g.touches(organization) and g.role in allowed and g.machine_id]
 
 
 def can(actor, permission: str, obj) -> bool:

@@ -16,6 +16,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from fleetadmin.accounts.forms import NewMemberForm
 from fleetadmin.core.links import portal_base_url
+from fleetadmin.core.web import render_screen, wants_partial
 from fleetadmin.fleet import authz, members, selectors
 from fleetadmin.fleet.forms import (
     InviteForm,
@@ -25,7 +26,6 @@ from fleetadmin.fleet.forms import (
     TwoFactorPolicyForm,
 )
 from fleetadmin.fleet.models import Invitation, Membership, Organization, Role
-from portal.htmx import render_screen, wants_partial
 
 MEMBERS = "fleet/members.html"
 MESSAGES_OOB = "includes/messages.html"

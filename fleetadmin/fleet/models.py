@@ -29,6 +29,10 @@ class Organization(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Members without a confirmed second factor are sent to set one up before they open the organization.
     require_two_factor = models.BooleanField(default=False)
+    # Maintained counters (fleetadmin.fleet.counters), updated in the transaction of every write that
+    # changes them, so no page counts rows: a COUNT over 100,000 machines is what made lists slow.
+    location_count = models.PositiveIntegerField(default=0, editable=False)
+    machine_count = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name", "id"]
@@ -55,6 +59,12 @@ class Location(models.Model):
     name = models.CharField(max_length=100)
     path = models.CharField(max_length=1200, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Maintained counters (fleetadmin.fleet.counters): direct sub-locations, every location below,
+    # machines directly here, machines here and below. The lazy tree shows them without counting.
+    child_count = models.PositiveIntegerField(default=0, editable=False)
+    descendant_count = models.PositiveIntegerField(default=0, editable=False)
+    machine_count = models.PositiveIntegerField(default=0, editable=False)
+    subtree_machine_count = models.PositiveIntegerField(default=0, editable=False)
 
     MAX_DEPTH = 8
 
@@ -81,6 +91,10 @@ class Location(models.Model):
     @property
     def ancestor_ids(self) -> list[str]:
         return self.path.strip("/").split("/")[:-1]
+
+    @property
+    def has_contents(self) -> bool:
+        return bool(self.child_count or self.machine_count)
 
 
 class Machine(models.Model):

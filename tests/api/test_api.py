@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from fleetadmin.audit.models import AuditEvent
-from fleetadmin.audit.services import SYSTEM
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.keys.models import ApiKey
 from fleetadmin.keys.services import Grant, api_key_create
 

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from fleetadmin.audit import selectors
 from fleetadmin.audit.models import AuditEvent
 from fleetadmin.audit.query import AuditFilters, parse_query
-from fleetadmin.audit.services import SYSTEM
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.fleet import services
 from tests.audit.conftest import bulk_chain, export_url, record_event
 

@@ -203,6 +203,7 @@ def portal_server(tmp_path_factory, request, smtp_session_server) -> Iterator[Po
         EMAIL_URL=smtp_session_server.url,  # mail really leaves, to an SMTP server this run started
         # The demo support account has no authenticator; the console's two-factor rule has its own tests.
         SUPPORT_REQUIRE_TWO_FACTOR="0",
+        OIDC_SIGNING_KEYS_FILE=str(workdir / "oidc-keys.json"),  # made by oidc_rotate_key below
     )
     port = _free_port()
     env["PORTAL_BASE_URL"] = f"http://127.0.0.1:{port}"  # links in mail and in create_organization's output
@@ -213,6 +214,7 @@ def portal_server(tmp_path_factory, request, smtp_session_server) -> Iterator[Po
     try:
         try:
             server.manage("migrate", "--noinput")
+            server.manage("oidc_rotate_key")
             server.manage("collectstatic", "--noinput", "-v0")
             server.manage("seed_demo", "--password", DEMO_PASSWORD)
         except subprocess.CalledProcessError as error:

@@ -40,3 +40,28 @@ def test_audit_bare_term_searches_and_a_bad_query_stays_inside_the_page(page, lo
     assert page.locator("h1").inner_text() == "Audit log"
     assert page.evaluate("getComputedStyle(document.body).fontFamily") != "Times New Roman"
     assert not console_errors
+
+
+# ---- 2. overview tree: names in full at every width; the id and the actions give way first
+
+_CUT_NAMES = """(selector) => [...document.querySelectorAll(selector)].filter((el) => {
+  const box = el.getBoundingClientRect(), row = el.closest('.node-row').getBoundingClientRect();
+  return el.scrollWidth > el.clientWidth + 1 || box.right > row.right + 1 || box.width < 1
+    || box.right > document.documentElement.clientWidth;
+}).map((el) => el.textContent)"""
+
+
+def test_overview_tree_shows_every_name_in_full_at_every_width(page, login, demo_ids, unique, console_errors):
+    org_page(page, login, org_id=demo_ids["org"])
+    long_name = unique("Field Test Site North Building Seven Loading Bay")
+    page.get_by_label("Location name").fill(long_name)
+    page.get_by_role("button", name="Add location").click()
+    page.locator(".node-name", has_text=long_name).wait_for()
+    for viewport in (PHONE, DESKTOP, {"width": 1440, "height": 900}):
+        page.set_viewport_size(viewport)
+        assert page.locator(".node-name").count() >= 10
+        assert page.evaluate(_CUT_NAMES, ".node-name") == [], viewport
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], viewport
+        for name in ("Field Lab", "Assembly Line A", "arm-01", "inventory-drone", long_name):
+            assert page.locator(".node-name", has_text=name).first.inner_text() == name
+    assert not console_errors

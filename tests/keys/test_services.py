@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from fleetadmin.audit.models import AuditEvent
-from fleetadmin.audit.services import SYSTEM
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.fleet.models import Role
 from fleetadmin.keys import services, tokens
 from fleetadmin.keys.models import ApiKey, ApiKeyAuthorization
@@ -281,7 +281,7 @@ def test_a_repeated_creation_token_creates_no_second_key(fleet, clock):
     first = issue(fleet.owner, fleet.org, name="ci", creation_token="form-123")
     with pytest.raises(DuplicateSubmission) as excinfo:
         issue(fleet.owner, fleet.org, name="ci", creation_token="form-123")
-    assert excinfo.value.key == first.key
+    assert excinfo.value.created == first.key
     assert str(excinfo.value) == f"This form was already submitted; it created key {first.key.pk}."
     assert ApiKey.objects.count() == 1
     assert len(events("keys.api_key.create")) == 1
