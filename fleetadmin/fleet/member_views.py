@@ -123,7 +123,11 @@ def organization_settings(request: HttpRequest, org_id) -> HttpResponse:
             form = TwoFactorPolicyForm(request.POST)
             form.is_valid()
             required = bool(form.cleaned_data.get("require_two_factor"))
-            members.organization_set_two_factor(actor=request.user, organization=organization, required=required)
+            try:
+                members.organization_set_two_factor(actor=request.user, organization=organization, required=required)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+                return redirect("fleet:settings", org_id=organization.pk)
             messages.success(
                 request,
                 "Members now need two-factor sign-in to open this organization."

@@ -137,6 +137,12 @@ def organization_set_two_factor(*, actor, organization: Organization, required: 
     before = organization.require_two_factor
     if before == required:
         return organization
+    if required and isinstance(actor, get_user_model()):
+        from fleetadmin.accounts.two_factor import has_two_factor
+
+        if not has_two_factor(actor):
+            message = "Turn on two-factor sign-in for your own account first; then require it of others."
+            raise ValidationError({"require_two_factor": message})
     organization.require_two_factor = required
     organization.save(update_fields=["require_two_factor"])
     audit.record(
