@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
-from tests.e2e.oidc_helpers import LOGOUT, REDIRECT, EndUserBrowser, app_config, create_end_user, make_apps
+from tests.e2e.oidc_helpers import REDIRECT, EndUserBrowser, app_config, create_end_user, make_apps
 
 WILDCARD_REDIRECT = "https://*.apps.example.org/cb"
 SPA = "https://spa.example.com"
@@ -375,7 +375,8 @@ def row_deleted_app(env, server):
     server.query(
         "from fleetadmin.audit.services import SYSTEM; from fleetadmin.oauth import services as s; "
         "from fleetadmin.oauth.models import OAuthApplication as A; "
-        f"s.oauth_app_delete(actor=SYSTEM, app=A.objects.select_related('organization').get(pk='{app.client_id}')); print(1)"
+        f"a = A.objects.select_related('organization').get(pk='{app.client_id}'); "
+        "s.oauth_app_delete(actor=SYSTEM, app=a); print(1)"
     )
     assert_error(exchange(env, app, code, verifier), 401, "invalid_client")
     assert_error_page(env["browser"].authorize(authorize_url(env, app)), "unknown client_id")
@@ -386,7 +387,8 @@ def row_rotated_secret(env, server):
     new_secret = server.query(
         "import json; from fleetadmin.audit.services import SYSTEM; from fleetadmin.oauth import services as s; "
         "from fleetadmin.oauth.models import OAuthApplication as A; "
-        f"print(json.dumps(s.oauth_app_rotate_secret(actor=SYSTEM, app=A.objects.select_related('organization').get(pk='{app.client_id}')).client_secret))"
+        f"a = A.objects.select_related('organization').get(pk='{app.client_id}'); "
+        "print(json.dumps(s.oauth_app_rotate_secret(actor=SYSTEM, app=a).client_secret))"
     )
     code, verifier = get_code(env, app)
     assert_error(exchange(env, app, code, verifier), 401, "invalid_client")
