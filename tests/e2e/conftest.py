@@ -183,6 +183,10 @@ def portal_server(tmp_path_factory, request) -> Iterator[PortalServer]:
     else:
         database_url = f"sqlite:///{workdir / 'e2e.sqlite3'}"
 
+    from tests.mailserver import start_smtp_server
+
+    smtp, smtp_controller = start_smtp_server()
+    request.addfinalizer(smtp_controller.stop)
     env = dict(os.environ)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # the server is an ordinary process
     env.update(
@@ -201,11 +205,13 @@ def portal_server(tmp_path_factory, request) -> Iterator[PortalServer]:
         API_KEY_FAILURE_LIMIT="500",  # the CLI tests fail on purpose; throttling has its own tests
         FLEETADMIN_CLOCK_OFFSET_FILE=str(clock_file),  # lets tests move the server's clock, never sleep
         OIDC_SIGNING_KEYS_FILE=str(workdir / "oidc-keys.json"),  # made by oidc_rotate_key below
+        EMAIL_URL=smtp.url,  # a real SMTP server (tests.mailserver): invitations and resets arrive there
     )
     port = _free_port()
     server = PortalServer(
         base_url=f"http://127.0.0.1:{port}", env=env, password=DEMO_PASSWORD, log_path=log_path, clock_file=clock_file
     )
+    server.smtp = smtp  # the messages the server sent
 
     try:
         try:
