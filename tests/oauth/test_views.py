@@ -197,7 +197,7 @@ def test_query_counts_are_pinned_and_do_not_grow(fleet, app, make_app, client_fo
     assert "app 19" in response.content.decode()
     with django_assert_num_queries(7):  # + application, its history
         client.get(url("app_detail", fleet.org.pk, app.pk))
-    with django_assert_num_queries(8):  # + auth service (without the logo bytes), application count, history
+    with django_assert_num_queries(10):  # + auth service (no logo bytes), app count, history, end users, sign-ins
         client.get(url("service", fleet.org.pk))
     with django_assert_num_queries(5):  # + auth service; no switcher on the preview
         client.get(url("preview", fleet.org.pk))
@@ -548,7 +548,8 @@ def test_disable_page_when_already_disabled_goes_back(fleet, client_for):
 def test_sign_in_preview_is_branded_as_the_organization(fleet, app, client_for):
     content = client_for(fleet.owner).get(url("preview", fleet.org.pk)).content.decode()
     service = AuthService.objects.get(organization=fleet.org)
-    assert f'src="{url("logo", fleet.org.pk)}?v={service.logo_version}"' in content
+    # The preview is the real end-user page, so it shows the logo from its public URL under the issuer.
+    assert f'src="/oidc/{fleet.org.pk}/logo.png?v={service.logo_version}"' in content
     assert "Sign in to Acme Robotics" in content
     assert 'Need help? Contact <a class="wl-email" href="mailto:help@acme.test">help@acme.test</a>' in content
     assert '<input type="email" id="wl-email"' in content and "disabled" in content
