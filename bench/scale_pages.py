@@ -189,9 +189,16 @@ def api_key_for(org) -> str:
     return f"ApiKey {issued.key.pk}:{issued.value}"
 
 
+SKIP: list[str] = []  # --skip: labels (substrings) of pages not to measure
+
+
 def pages(org) -> list[tuple[str, str, str]]:
     """(label, who, path) for every page measured."""
     base = f"/orgs/{org.pk}"
+    return [page for page in _pages(base) if not any(skip in page[0] for skip in SKIP)]
+
+
+def _pages(base: str) -> list[tuple[str, str, str]]:
     return [
         ("org list", "owner", "/orgs/"),
         ("overview (owner)", "owner", f"{base}/"),
@@ -443,10 +450,12 @@ def main() -> None:
     p.add_argument("--clients", default="8,32")
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--no-load", action="store_true")
+    p.add_argument("--skip", action="append", default=[], help="skip pages whose label contains this")
     p.add_argument("--profile", action="store_true")
     p.add_argument("--profile-size", type=int, default=100)
     args = p.parse_args()
     args.db_name = args.db_name or DB
+    SKIP.extend(args.skip)
     sizes = sorted(int(s) for s in args.sizes.split(","))
     if args.profile:
         sizes = [args.profile_size]
