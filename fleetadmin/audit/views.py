@@ -15,7 +15,7 @@ from django_htmx.http import push_url
 
 from fleetadmin import audit
 from fleetadmin.audit import selectors
-from fleetadmin.audit.diffs import diff_rows
+from fleetadmin.audit.diffs import diff_rows, references
 from fleetadmin.audit.integrity import verify_chain
 from fleetadmin.audit.models import ActorType
 from fleetadmin.audit.query import AuditFilters, QueryError, parse_query
@@ -125,7 +125,7 @@ def event_detail(request: HttpRequest, org_id, event_id: int) -> HttpResponse:
         "organization": organization,
         "nav_section": "audit",
         "event": event,
-        "rows": diff_rows(event.changes or {}),
+        "rows": diff_rows(event.changes or {}, selectors.object_urls(references(event.changes or {}))),
         "related": related,
         "links": selectors.target_urls([event, *related]),
     }

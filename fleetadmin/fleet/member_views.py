@@ -33,9 +33,13 @@ ROLE_CHOICES = [(role.value, role.label) for role in members.INVITABLE_ROLES]
 INVITATION_SESSION_KEY = "_fa_invitation"
 
 
+# The invite/role forms list locations in tree order; bounded so the page stays small in a huge organization.
+LOCATION_CHOICES_LIMIT = 500
+
+
 def _location_choices(actor, organization: Organization) -> list[tuple[str, str]]:
-    flat = selectors.flatten_tree(selectors.organization_tree(actor, organization))
-    return [(str(node.location.pk), "\u2003" * depth + node.location.name) for depth, node in flat]
+    locations = selectors.visible_locations(actor, organization).order_by("path")[:LOCATION_CHOICES_LIMIT]
+    return [(str(location.pk), "\u2003" * location.depth + location.name) for location in locations]
 
 
 def _role_form(form_class, actor, organization, data=None, **kwargs):

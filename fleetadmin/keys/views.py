@@ -147,6 +147,12 @@ def _show_once(request: HttpRequest, organization: Organization, issued: IssuedK
     return response
 
 
+def _read_only_text(user, organization: Organization, what: str) -> str:
+    roles = sorted(authz.roles_in(user, organization))
+    who = f"As {' and '.join(roles)} you" if roles else "You"
+    return f"{who} can {what}. An organization owner can change it."
+
+
 def _organization(request: HttpRequest, org_id) -> Organization:
     return fleet_selectors.get_organization_for(request.user, org_id)
 
@@ -167,10 +173,13 @@ def key_list(request: HttpRequest, org_id) -> HttpResponse:
     )
     page = selectors.key_page(request.user, organization, filters, cursor=get.get("after", ""))
     can_create = authz.can_somewhere(request.user, "keys.manage", organization)
+    replaces = selectors.predecessors_of(page.keys)
     rows = [
         {
             "key": key,
             "status": key.status(page.now),
+            "in_grace": key.in_grace(page.now),
+            "replaces": replaces.get(key.pk),
             "first": key.authorizations.all()[0] if key.authorizations.all() else None,
             "more": max(len(key.authorizations.all()) - 1, 0),
             "can_manage": authz.can(request.user, "keys.manage", key),
@@ -275,10 +284,13 @@ def _detail_context(request, organization, key, **extra) -> dict[str, Any]:
         "nav_section": "keys",
         "key": key,
         "status": key.status(now),
+        "in_grace": key.in_grace(now),
+        "replaces": selectors.predecessors_of([key]).get(key.pk),
         "authorizations": list(key.authorizations.all()),
         "history": list(selectors.key_history(key)),
         "can_manage": can_manage,
         "usable": can_manage and key.replaced_by_id is None,
+        "read_only_text": _read_only_text(user, organization, "view this key but not rename, rotate or delete it"),
         "rename_form": extra.get("rename_form") or KeyRenameForm(initial={"name": key.name}),
         "rotate_form": extra.get("rotate_form") or KeyRotateForm(),
         "grant_form": extra.get("grant_form")
