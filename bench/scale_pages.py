@@ -459,6 +459,8 @@ def main() -> None:
     sizes = sorted(int(s) for s in args.sizes.split(","))
     if args.profile:
         sizes = [args.profile_size]
+    # DEBUG=0 wants an id_token signing key (fleetadmin.idp); no measured page signs one.
+    os.environ.setdefault("OIDC_SIGNING_KEYS_FILE", os.path.join(tempfile.gettempdir(), "fa-e-bench-oidc-keys.json"))
     url = setup(args, DB)
     try:
         started = time.perf_counter()
