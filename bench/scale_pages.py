@@ -31,6 +31,7 @@ import pstats
 import socket
 import statistics
 import subprocess
+import tempfile
 import threading
 import time
 from datetime import timedelta
