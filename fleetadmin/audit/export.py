@@ -26,10 +26,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import TextField
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
+from psycopg import ClientCursor
 
 from fleetadmin import audit, clock
 from fleetadmin.audit import selectors
+from fleetadmin.audit.models import AuditEvent
 from fleetadmin.audit.query import AuditFilters
 from fleetadmin.fleet import authz
 
@@ -93,8 +98,11 @@ def audit_log_export(*, actor, organization, filters: AuditFilters, fmt: str) ->
             organization=organization,
             changes={"after": {"format": fmt, "filter": filters.to_query()}},
         )
-    rows = selectors.event_row_chunks(organization, filters, columns=EXPORT_COLUMNS)
-    body = _csv_chunks(rows) if fmt == "csv" else _jsonl_chunks(rows)
+    if fmt == "csv" and connection.vendor == "postgresql":
+        body = _pg_copy_csv_chunks(organization, filters)
+    else:
+        rows = _text_rows(organization, filters)
+        body = _csv_chunks(rows) if fmt == "csv" else _jsonl_chunks(rows)
     stamp = clock.now().date().isoformat()
     return AuditExport(
         filename=f"audit-{organization.pk}-{filters.slug()}-{stamp}.{fmt}",
@@ -103,12 +111,112 @@ def audit_log_export(*, actor, organization, filters: AuditFilters, fmt: str) ->
     )
 
 
-def _sealed(chunks: Iterable[tuple[int, str]], *, trailer, failure) -> Iterator[bytes]:
+# On PostgreSQL the server writes the time (exactly as Python's isoformat() would, microseconds only
+# when there are some) and the JSON text of the changes (jsonb's own key order), so no row builds a
+# datetime or a dict in Python: most of the export's cost per row was parsing both, then printing them.
+_ISO_UTC = 'YYYY-MM-DD"T"HH24:MI:SS{}"+00:00"'
+_PG_CREATED = RawSQL(  # noqa: S611 (constant SQL, no input)
+    "CASE WHEN date_trunc('second', audit_auditevent.created_at) = audit_auditevent.created_at"
+    f" THEN to_char(audit_auditevent.created_at AT TIME ZONE 'UTC', '{_ISO_UTC.format('')}')"
+    f" ELSE to_char(audit_auditevent.created_at AT TIME ZONE 'UTC', '{_ISO_UTC.format('.US')}') END",
+    [],
+    output_field=TextField(),
+)
+
+
+def _text_rows(organization, filters: AuditFilters) -> Iterator[list[tuple]]:
+    """Chunks of rows in EXPORT_COLUMNS order, with created_at as ISO 8601 text and changes as JSON text."""
+    if connection.vendor == "postgresql":
+        columns = [
+            _PG_CREATED if c == "created_at" else Cast("changes", TextField()) if c == "changes" else c
+            for c in EXPORT_COLUMNS
+        ]
+        yield from selectors.event_row_chunks(organization, filters, columns=columns)
+        return
+    dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
+    for rows in selectors.event_row_chunks(organization, filters, columns=EXPORT_COLUMNS):
+        converted = []
+        for row in rows:
+            cells = list(row)
+            cells[_CREATED] = cells[_CREATED].isoformat()
+            cells[_CHANGES] = dumps(cells[_CHANGES])
+            converted.append(cells)
+        yield converted
+
+
+def _formula_safe_sql(column: str) -> str:
+    quoted = f'audit_auditevent."{column}"'
+    starts = ", ".join(f"'{c}'" if c.isprintable() else f"chr({ord(c)})" for c in FORMULA_PREFIXES)
+    return f"CASE WHEN left({quoted}, 1) IN ({starts}) THEN '''' || {quoted} ELSE {quoted} END"
+
+
+def _pg_csv_column(i: int, column: str):
+    if column == "created_at":
+        return _PG_CREATED
+    if column == "changes":
+        return Cast("changes", TextField())
+    if column == "ip":
+        return RawSQL("host(audit_auditevent.ip)", [], output_field=TextField())
+    if i in _TEXT_COLUMNS:
+        return RawSQL(_formula_safe_sql(column), [], output_field=TextField())  # noqa: S611 (constant names)
+    return column
+
+
+_PG_CSV_COLUMNS = [_pg_csv_column(i, column) for i, column in enumerate(EXPORT_COLUMNS)]
+COPY_BLOCK = 256 * 1024  # bytes passed on at a time
+
+
+def _pg_copy_csv_chunks(organization, filters: AuditFilters) -> Iterator[bytes]:
+    """CSV written by PostgreSQL itself (``COPY (SELECT ...) TO STDOUT``): the same cells, the same
+    formula escaping, several times the rate of formatting rows in Python.
+
+    One statement reads the whole export from one snapshot; its rows arrive as they are produced
+    and are passed on in blocks, so memory stays constant. PostgreSQL writes an empty string as
+    ``""`` and only a NULL as nothing; both read back as an empty cell.
+    """
+    queryset = (
+        filters.apply(AuditEvent.objects.filter(organization=organization))
+        .order_by("-id")
+        .values_list(*_PG_CSV_COLUMNS)
+    )
+    sql, params = queryset.query.sql_with_params()
+
+    def texts():
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow(EXPORT_COLUMNS)
+        yield 0, buffer.getvalue()
+        with connection.cursor() as wrapper:
+            cursor = wrapper.cursor
+            statement = ClientCursor(cursor.connection).mogrify(sql, params)
+            block, rows = bytearray(), 0
+            with cursor.copy(f"COPY ({statement}) TO STDOUT WITH (FORMAT csv)") as copy:
+                for data in copy:  # one message per row
+                    block += data
+                    rows += 1
+                    if len(block) >= COPY_BLOCK:
+                        yield rows, bytes(block)
+                        block.clear()
+                        rows = 0
+            yield rows, bytes(block)
+
+    return _sealed(texts(), trailer=_csv_trailer, failure=_csv_failure)
+
+
+def _csv_trailer(rows: int, sha: str) -> str:
+    return f"# end of export: {rows} rows, sha256 {sha}\n"
+
+
+def _csv_failure(rows: int) -> str:
+    return f"# export failed after {rows} rows: this file is incomplete\n"
+
+
+def _sealed(chunks: Iterable[tuple[int, str | bytes]], *, trailer, failure) -> Iterator[bytes]:
     """The chunks as bytes, counted and hashed on their way out, then the trailer."""
     count, digest = 0, hashlib.sha256()
     try:
         for rows, text in chunks:
-            data = text.encode("utf-8")
+            data = text if isinstance(text, bytes) else text.encode("utf-8")
+
             digest.update(data)
             count += rows
             yield data
@@ -121,9 +229,8 @@ def _sealed(chunks: Iterable[tuple[int, str]], *, trailer, failure) -> Iterator[
 
 
 def _csv_chunks(row_chunks: Iterator[list[tuple]]) -> Iterator[bytes]:
-    dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
-
     def texts():
+        # RFC 4180's CRLF: Python's writer quotes a cell holding a CR only if CR ends its lines.
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(EXPORT_COLUMNS)
@@ -134,8 +241,6 @@ def _csv_chunks(row_chunks: Iterator[list[tuple]]) -> Iterator[bytes]:
             out = []
             for row in rows:
                 cells = list(row)
-                cells[_CREATED] = cells[_CREATED].isoformat()
-                cells[_CHANGES] = dumps(cells[_CHANGES])
                 for i in _TEXT_COLUMNS:
                     value = cells[i]
                     if value and value[0] in _FORMULA_START:  # csv_safe, inlined: it runs 9 times a row
@@ -144,24 +249,21 @@ def _csv_chunks(row_chunks: Iterator[list[tuple]]) -> Iterator[bytes]:
             writer.writerows(out)
             yield len(rows), buffer.getvalue()
 
-    return _sealed(
-        texts(),
-        trailer=lambda rows, sha: f"# end of export: {rows} rows, sha256 {sha}\r\n",
-        failure=lambda rows: f"# export failed after {rows} rows: this file is incomplete\r\n",
-    )
+    return _sealed(texts(), trailer=_csv_trailer, failure=_csv_failure)
 
 
 def _jsonl_chunks(row_chunks: Iterator[list[tuple]]) -> Iterator[bytes]:
-    dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
-    columns = EXPORT_COLUMNS
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    before, after = EXPORT_COLUMNS[:_CHANGES], EXPORT_COLUMNS[_CHANGES + 1 :]
 
     def texts():
         for rows in row_chunks:
             lines = []
             for row in rows:
-                record = dict(zip(columns, row, strict=True))
-                record["created_at"] = record["created_at"].isoformat()
-                lines.append(dumps(record))
+                # The changes are JSON text already: splice them in rather than parse and print them again.
+                record = dict(zip(before, row, strict=False))
+                record.update(zip(after, row[_CHANGES + 1 :], strict=True))
+                lines.append(f'{dumps(record)[:-1]}, "changes": {row[_CHANGES]}}}')
             lines.append("")
             yield len(rows), "\n".join(lines)
 
