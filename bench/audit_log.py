@@ -29,7 +29,7 @@ def main() -> None:
         from django.test import Client
 
         from fleetadmin.audit.models import AuditEvent
-        from fleetadmin.audit.services import SYSTEM
+        from fleetadmin.core.actors import SYSTEM
         from fleetadmin.fleet import services as fleet_services
         from fleetadmin.fleet.models import Membership, Organization
 

@@ -21,7 +21,7 @@ def main() -> None:
     try:
         from django.test import Client
 
-        from fleetadmin.audit.services import SYSTEM
+        from fleetadmin.core.actors import SYSTEM
         from fleetadmin.fleet.services import organization_create
         from fleetadmin.keys.services import Grant, api_key_create
 

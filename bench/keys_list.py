@@ -23,7 +23,7 @@ def seed(n: int):
     from django.db import transaction
 
     from fleetadmin import clock
-    from fleetadmin.audit.services import SYSTEM
+    from fleetadmin.core.actors import SYSTEM
     from fleetadmin.fleet import services as fleet_services
     from fleetadmin.fleet.models import Organization
     from fleetadmin.keys import tokens
@@ -120,7 +120,7 @@ def main() -> None:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
-        from fleetadmin.audit.services import SYSTEM
+        from fleetadmin.core.actors import SYSTEM
         from fleetadmin.keys.services import Grant, api_key_create
 
         bench_key = api_key_create(

@@ -8,19 +8,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from fleetadmin.audit.context import RequestContext, bind_request_context
+from fleetadmin.core.web import client_ip
 from portal.input_boundary import clean_header_text
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The peer address, or the Nth-from-last X-Forwarded-For entry behind N trusted proxies."""
-    proxies = settings.TRUSTED_PROXY_COUNT
-    if proxies:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR") or None
 
 
 class RequestIdMiddleware:

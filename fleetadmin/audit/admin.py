@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from fleetadmin.audit.models import AuditEvent
-from portal.admin import ReadOnlyAdmin
+from fleetadmin.core.admin import ReadOnlyAdmin
 
 
 @admin.register(AuditEvent)

@@ -9,8 +9,8 @@ from django.db import connection, transaction
 
 from fleetadmin import audit, clock
 from fleetadmin.audit.hashing import HASHED_FIELDS, event_hash
-from fleetadmin.audit.models import AuditEvent, ChainCheckpoint, ChainVerification, PrunePermit
-from fleetadmin.audit.services import SYSTEM
+from fleetadmin.audit.models import AuditEvent, ChainCheckpoint, ChainVerification, PrunePermit, organization_model
+from fleetadmin.core.actors import SYSTEM
 
 CHUNK = 5000
 PRUNE_BATCH = 10_000
@@ -108,8 +108,6 @@ def audit_prune(*, before: datetime, organization_id) -> int:
     chain stays verifiable from there even if the command stops half-way. Records one
     ``audit.log.prune`` event (by ``system``) saying what was removed.
     """
-    from fleetadmin.fleet.models import Organization
-
     table = AuditEvent._meta.db_table
     total = 0
     while True:
@@ -141,7 +139,7 @@ def audit_prune(*, before: datetime, organization_id) -> int:
             )
             total += deleted
     if total:
-        organization = Organization.objects.filter(pk=organization_id).first() if organization_id else None
+        organization = organization_model().objects.filter(pk=organization_id).first() if organization_id else None
         with transaction.atomic():
             audit.record(
                 actor=SYSTEM,

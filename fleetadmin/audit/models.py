@@ -2,6 +2,8 @@ from django.db import models
 from django.db.models import F
 from django.db.models.functions import Upper
 
+from fleetadmin.core.actors import ActorType
+
 
 class AppendOnlyError(Exception):
     """Raised on any attempt to change or remove a recorded audit event."""
@@ -16,13 +18,6 @@ class AuditEventQuerySet(models.QuerySet):
 
     def for_organization(self, organization) -> "AuditEventQuerySet":
         return self.filter(organization=organization)
-
-
-class ActorType(models.TextChoices):
-    USER = "user", "User"
-    API_KEY = "api_key", "API key"
-    SUPPORT = "support", "Support staff"
-    SYSTEM = "system", "System"
 
 
 class AuditEvent(models.Model):
@@ -91,6 +86,12 @@ class AuditEvent(models.Model):
     @property
     def verb(self) -> str:
         return self.action.rsplit(".", 1)[-1]
+
+
+def organization_model() -> type[models.Model]:
+    """``fleet.Organization``, reached through the relation declared above rather than an import:
+    ``fleet`` writes to the audit log, so the audit app must not import ``fleet``."""
+    return AuditEvent._meta.get_field("organization").related_model
 
 
 class ChainCheckpoint(models.Model):

@@ -1,44 +1,20 @@
 """The single writer of audit events."""
 
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from django.db import connection, models, transaction
 from django.utils import timezone
 
 from fleetadmin.audit.context import current_request_context
 from fleetadmin.audit.hashing import event_hash
-from fleetadmin.audit.models import ActorType, AuditEvent
+from fleetadmin.audit.models import AuditEvent, organization_model
+
+# Actors live in the kernel; these names stay importable from here for code written before it existed.
+from fleetadmin.core.actors import SYSTEM, Actor, ActorIdentity  # noqa: F401
 
 REDACTED = "[redacted]"
 # Field names whose values are never written to the log, wherever they appear in `changes`.
 SECRET_FIELD_NAMES = frozenset({"secret", "client_secret", "key_value", "password", "token", "secret_hash", "key_hash"})
-
-
-@dataclass(frozen=True)
-class ActorIdentity:
-    type: str
-    id: str
-    name: str
-
-
-class Actor(Protocol):
-    def audit_identity(self) -> ActorIdentity: ...
-
-
-class _System:
-    """The actor for management commands and data migrations."""
-
-    is_authenticated = True
-
-    def audit_identity(self) -> ActorIdentity:
-        return ActorIdentity(type=ActorType.SYSTEM, id="", name="system")
-
-    def __repr__(self) -> str:
-        return "SYSTEM"
-
-
-SYSTEM = _System()
 
 
 def redact(value: Any) -> Any:
@@ -74,7 +50,7 @@ def _chain_head(organization) -> str:
 
     organization_id = organization.pk if organization is not None else None
     if organization is not None:
-        type(organization).objects.select_for_update().filter(pk=organization_id).values_list("pk").first()
+        organization_model().objects.select_for_update().filter(pk=organization_id).values_list("pk").first()
     elif connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [NULL_ORGANIZATION_LOCK])

@@ -11,14 +11,14 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
 from fleetadmin.audit import selectors
-from fleetadmin.audit.diffs import diff_rows
+from fleetadmin.audit.diffs import diff_rows, references
 from fleetadmin.audit.export import FORMATS, audit_log_export
 from fleetadmin.audit.integrity import verify_chain
 from fleetadmin.audit.models import ActorType
 from fleetadmin.audit.query import AuditFilters, QueryError, parse_query
+from fleetadmin.core.web import render_screen, wants_partial
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.selectors import get_organization_for
-from portal.htmx import render_screen, wants_partial
 
 FIELD_NAMES = ("actor", "action", "target_type", "target_id", "ticket", "request_id")
 
@@ -104,7 +104,7 @@ def event_detail(request: HttpRequest, org_id, event_id: int) -> HttpResponse:
         "organization": organization,
         "nav_section": "audit",
         "event": event,
-        "rows": diff_rows(event.changes or {}),
+        "rows": diff_rows(event.changes or {}, selectors.object_urls(references(event.changes or {}))),
         "related": related,
         "links": selectors.target_urls([event, *related]),
     }

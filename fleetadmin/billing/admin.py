@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from fleetadmin.billing.models import BillingService, BrandLogo, Customer, Invoice
-from portal.admin import ReadOnlyAdmin
+from fleetadmin.core.admin import ReadOnlyAdmin
 
 
 @admin.register(BillingService)

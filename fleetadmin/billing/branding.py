@@ -1,9 +1,9 @@
-"""The billing organization's brand, read from the auth-service app when it is installed.
+"""The billing organization's brand, read from the auth service.
 
 The logo and the support email belong to the auth service (``fleetadmin.oauth``):
 billing only reads them, through that app's selectors, and falls back to "none"
-(a neutral placeholder on the pages) when the app, its rows or its fields are
-absent. Nothing else in billing imports ``fleetadmin.oauth``.
+(a neutral placeholder on the pages) when they are not set. Nothing else in
+billing imports ``fleetadmin.oauth``.
 
 Read: ``oauth.selectors.get_auth_service(organization)`` for ``support_email``,
 ``logo_sha256``, ``logo_width`` and ``logo_height``; ``oauth.selectors.get_logo(organization)``
@@ -14,12 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.apps import apps
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from fleetadmin.fleet.models import Organization
-
-OAUTH_APP = "fleetadmin.oauth"
+from fleetadmin.oauth import selectors as oauth_selectors
 
 
 @dataclass(frozen=True)
@@ -48,55 +46,26 @@ class LogoImage:
     height: int | None
 
 
-def _oauth_selectors():
-    if not apps.is_installed(OAUTH_APP):
-        return None
-    try:
-        from fleetadmin.oauth import selectors
-    except ImportError:
-        return None
-    return selectors
-
-
-def _auth_service(organization: Organization):
-    selectors = _oauth_selectors()
-    get_auth_service = getattr(selectors, "get_auth_service", None)
-    if get_auth_service is None:
-        return None
-    return get_auth_service(organization)
-
-
 def branding_for(organization: Organization) -> Branding:
-    """The organization's name, logo URL and support email; None for whatever is not set (or not available)."""
-    service = _auth_service(organization)
-    support_email = (getattr(service, "support_email", "") or "").strip() or None
-    sha256 = (getattr(service, "logo_sha256", "") or "").strip() or None
-    logo_url = None
-    if sha256:
-        try:
-            logo_url = f"{reverse('oauth:logo', args=[organization.pk])}?v={sha256[:16]}"
-        except NoReverseMatch:
-            logo_url = None
+    """The organization's name, logo URL and support email; None for whatever is not set."""
+    service = oauth_selectors.get_auth_service(organization)
+    support_email = (service.support_email or "").strip() or None
+    sha256 = (service.logo_sha256 or "").strip() or None
+    logo_url = f"{reverse('oauth:logo', args=[organization.pk])}?v={sha256[:16]}" if sha256 else None
     return Branding(
         name=organization.name,
         logo_url=logo_url,
         support_email=support_email,
         logo_sha256=sha256,
-        logo_width=getattr(service, "logo_width", None) if sha256 else None,
-        logo_height=getattr(service, "logo_height", None) if sha256 else None,
+        logo_width=service.logo_width if sha256 else None,
+        logo_height=service.logo_height if sha256 else None,
     )
 
 
 def logo_image(organization: Organization, branding: Branding | None = None) -> LogoImage | None:
     """The logo's bytes (for an invoice snapshot or the customer-facing dashboard), or None."""
-    selectors = _oauth_selectors()
-    get_logo = getattr(selectors, "get_logo", None)
-    if get_logo is None:
-        return None
-    stored = get_logo(organization)
-    data = getattr(stored, "data", None)
-    sha256 = getattr(stored, "sha256", None)
-    if not data or not sha256:
+    stored = oauth_selectors.get_logo(organization)
+    if stored is None or not stored.data:
         return None
     branding = branding or branding_for(organization)
-    return LogoImage(data=bytes(data), sha256=sha256, width=branding.logo_width, height=branding.logo_height)
+    return LogoImage(data=stored.data, sha256=stored.sha256, width=branding.logo_width, height=branding.logo_height)

@@ -87,35 +87,12 @@ def parse_pasted(form_data) -> tuple[AddressForm, bool]:
     return AddressForm.filled_from(address), True
 
 
-class ConfirmForm(forms.Form):
-    """Type the word to confirm, as the platform's CLI asks for ``disable``."""
-
-    confirm = forms.CharField(
-        label="Confirmation",
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}),
-    )
-
-    def __init__(self, *args, word: str, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.word = word
-        self.fields["confirm"].label = f"Type “{word}” to confirm"
-
-    def clean_confirm(self) -> str:
-        typed = self.cleaned_data["confirm"].strip()
-        if typed != self.word:
-            shown = typed if len(typed) <= 40 else typed[:39] + "…"
-            got = f"; you typed “{shown}”" if typed else ""
-            raise ValidationError(f"Type {self.word} to confirm{got}. Nothing was changed.")
-        return typed
-
-
 class AttachCustomerForm(forms.Form):
     customer_id = forms.CharField(
         label="Customer organization ID",
         max_length=100,
-        help_text="The customer's owner finds it on their organization's overview page. Example: "
-        "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+        help_text="The customer's owner finds it on their organization's overview page; one of its owners then "
+        "accepts the invitation. Example: 1b4e28ba-2fa1-41d2-883f-0016d3cca427",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "class": "mono-input"}),
     )
 

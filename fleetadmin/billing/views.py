@@ -19,19 +19,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import quote_etag
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from fleetadmin.billing import branding, selectors, services
-from fleetadmin.billing.forms import FILL, AddressForm, AttachCustomerForm, ChargeForm, ConfirmForm, parse_pasted
+from fleetadmin.billing.forms import FILL, AddressForm, AttachCustomerForm, ChargeForm, parse_pasted
 from fleetadmin.billing.models import BrandLogo, InvoiceStatus
+from fleetadmin.core.web import render_screen, typed_confirmation, wants_partial
 from fleetadmin.fleet import authz
 from fleetadmin.fleet import selectors as fleet_selectors
 from fleetadmin.fleet.models import Organization
-from portal.htmx import render_screen, wants_partial
 
 SERVICE = "billing/service.html"
 ADDRESS = "billing/address.html"
@@ -60,12 +60,9 @@ def _service_url(organization: Organization) -> str:
     return reverse("billing:service", args=[organization.pk])
 
 
-def _auth_service_url(organization: Organization) -> str | None:
-    """Where the logo and the support email are set (the auth service), if that app is installed."""
-    try:
-        return reverse("oauth:service", args=[organization.pk])
-    except NoReverseMatch:
-        return None
+def _auth_service_url(organization: Organization) -> str:
+    """Where the logo and the support email are set (the auth service)."""
+    return reverse("oauth:service", args=[organization.pk])
 
 
 def dashboard_url(request: HttpRequest, organization: Organization) -> str:
@@ -116,6 +113,10 @@ def _service_context(request: HttpRequest, organization: Organization, **forms: 
         "recent_invoices": selectors.invoice_page(user, organization, size=selectors.RECENT_INVOICES).invoices,
         "history": list(selectors.billing_history(organization)),
         "attach_form": forms.get("attach_form") or AttachCustomerForm(),
+        "invitations_sent": selectors.invitations_sent(organization)
+        if authz.can(user, "billing.manage", organization)
+        else [],
+        "invitations_received": selectors.invitations_received(user, organization),
     }
 
 
@@ -206,22 +207,26 @@ def service_disable(request: HttpRequest, org_id) -> HttpResponse:
     if not service.enabled:
         messages.info(request, "Billing is already disabled.")
         return redirect("billing:service", org_id=organization.pk)
-    form = ConfirmForm(request.POST or None, word="disable")
-    if request.method == "POST" and form.is_valid():
+
+    def disable() -> HttpResponse:
         services.billing_service_disable(actor=request.user, organization=organization)
         messages.success(
             request, "Billing disabled. The address, customers and invoices are kept; enable it again to charge."
         )
         return _done(request, _service_url(organization))
-    context = {
-        "organization": organization,
-        "nav_section": "billing",
-        "form": form,
-        "service": service,
-        "customer_count": selectors.customers_of(organization).count(),
-        "open_count": selectors.visible_invoices(request.user, organization).filter(status=InvoiceStatus.OPEN).count(),
-    }
-    return render_screen(request, "billing/disable.html", context, status=422 if request.method == "POST" else 200)
+
+    def context() -> dict:
+        return {
+            "organization": organization,
+            "nav_section": "billing",
+            "service": service,
+            "customer_count": selectors.customers_of(organization).count(),
+            "open_count": selectors.visible_invoices(request.user, organization)
+            .filter(status=InvoiceStatus.OPEN)
+            .count(),
+        }
+
+    return typed_confirmation(request, word="disable", template="billing/disable.html", context=context, act=disable)
 
 
 # ---- customers -------------------------------------------------------------------------------------
@@ -229,12 +234,13 @@ def service_disable(request: HttpRequest, org_id) -> HttpResponse:
 
 @login_required
 @require_POST
-def customer_attach(request: HttpRequest, org_id) -> HttpResponse:
+def customer_invite(request: HttpRequest, org_id) -> HttpResponse:
+    """Invite an organization by its id. The answer never says whether the id names an organization."""
     organization = _organization(request, org_id, "billing.manage")
     form = AttachCustomerForm(request.POST)
     if form.is_valid():
         try:
-            customer = services.customer_attach(
+            invitation = services.customer_invite(
                 actor=request.user, billing_organization=organization, customer_id=form.cleaned_data["customer_id"]
             )
         except ValidationError as error:
@@ -246,7 +252,11 @@ def customer_attach(request: HttpRequest, org_id) -> HttpResponse:
             else:
                 form.add_error(None, error)
         else:
-            messages.success(request, f"{customer.organization.name} is now a customer. Charge it from its row.")
+            messages.success(
+                request,
+                f"Invitation sent for {invitation.customer_organization_id}. If an organization has this ID, its "
+                "owners see the invitation on their billing page; it becomes a customer when one of them accepts.",
+            )
             if wants_partial(request):
                 context = _service_context(request, organization)
                 return render_screen(
@@ -255,6 +265,42 @@ def customer_attach(request: HttpRequest, org_id) -> HttpResponse:
             return redirect("billing:service", org_id=organization.pk)
     context = _service_context(request, organization, attach_form=form)
     return render_screen(request, SERVICE, context, partial="customers", status=422)
+
+
+@login_required
+@require_POST
+def invitation_cancel(request: HttpRequest, org_id, invitation_id) -> HttpResponse:
+    organization = _organization(request, org_id, "billing.manage")
+    invitation = selectors.get_sent_invitation_for(request.user, organization, invitation_id)
+    try:
+        services.customer_invitation_cancel(actor=request.user, invitation=invitation)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Invitation for {invitation.customer_organization_id} cancelled.")
+    return _done(request, _service_url(organization))
+
+
+@login_required
+@require_POST
+def invitation_answer(request: HttpRequest, org_id, invitation_id, answer: str) -> HttpResponse:
+    """An owner of the invited organization accepts or declines being billed."""
+    organization = _organization(request, org_id, "billing.manage")
+    invitation = selectors.get_received_invitation_for(request.user, organization, invitation_id)
+    biller = invitation.billing_organization.name
+    try:
+        if answer == "accept":
+            services.customer_invitation_accept(actor=request.user, organization=organization, invitation=invitation)
+        else:
+            services.customer_invitation_decline(actor=request.user, organization=organization, invitation=invitation)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        if answer == "accept":
+            messages.success(request, f"{biller} now bills {organization.name}; its invoices appear on its dashboard.")
+        else:
+            messages.success(request, f"Declined: {biller} does not bill {organization.name}.")
+    return _done(request, _service_url(organization))
 
 
 @login_required
@@ -327,7 +373,7 @@ def invoice_create(request: HttpRequest, org_id) -> HttpResponse:
                 )
             except services.DuplicateSubmission as duplicate:
                 messages.info(request, "This form was already submitted; the invoice was created then.")
-                return _done(request, reverse("billing:invoice", args=[organization.pk, duplicate.invoice.pk]))
+                return _done(request, reverse("billing:invoice", args=[organization.pk, duplicate.created.pk]))
             except ValidationError as error:
                 form.add_error(None, error)
             else:

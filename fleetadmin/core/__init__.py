@@ -1,1 +1,1 @@
-"""The kernel every app may import and that imports no app."""
+"""The kernel every app may import and that imports no app: actors, web helpers, shared text and form helpers."""

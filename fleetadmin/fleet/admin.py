@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from fleetadmin.core.admin import ReadOnlyAdmin
 from fleetadmin.fleet.models import Location, Machine, Membership, Organization
-from portal.admin import ReadOnlyAdmin
 
 
 @admin.register(Organization)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from fleetadmin.core.admin import ReadOnlyAdmin
 from fleetadmin.keys.models import ApiKey
-from portal.admin import ReadOnlyAdmin
 
 
 @admin.register(ApiKey)

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 
 from fleetadmin import audit, clock
 from fleetadmin.audit.services import diff
+from fleetadmin.core.errors import DuplicateSubmission
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.models import Location, Machine, Organization
 from fleetadmin.fleet.services import clean_name
@@ -48,12 +49,6 @@ class IssuedKey:
 
     key: ApiKey
     value: str
-
-
-class DuplicateSubmission(Exception):
-    def __init__(self, key: ApiKey):
-        super().__init__(f"This form was already submitted; it created key {key.pk}.")
-        self.key = key
 
 
 def _describe(authorization: ApiKeyAuthorization | Grant) -> dict:
@@ -183,7 +178,7 @@ def api_key_create(
     if creation_token:
         existing = ApiKey.objects.filter(creation_token=creation_token).first()
         if existing is not None:
-            raise DuplicateSubmission(existing)
+            raise DuplicateSubmission(existing, f"key {existing.pk}")
     try:
         with transaction.atomic():
             issued = _issue(
@@ -199,7 +194,7 @@ def api_key_create(
         existing = ApiKey.objects.filter(creation_token=creation_token).first() if creation_token else None
         if existing is None:
             raise
-        raise DuplicateSubmission(existing) from None
+        raise DuplicateSubmission(existing, f"key {existing.pk}") from None
     audit.record(
         actor=actor,
         action="keys.api_key.create",
@@ -247,6 +242,13 @@ def api_key_rotate(*, actor, key: ApiKey, grace: timedelta = timedelta(0)) -> Is
     key.retired_at = now + grace
     key.replaced_by = issued.key
     key.save(update_fields=["rotated_at", "retired_at", "replaced_by"])
+    audit.record(  # the new key id has its own history from its first moment
+        actor=actor,
+        action="keys.api_key.create",
+        organization=key.organization,
+        target=issued.key,
+        changes={"after": {**_snapshot(issued.key), "replaces": str(key.pk)}},
+    )
     audit.record(
         actor=actor,
         action="keys.api_key.rotate",

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from fleetadmin.core.admin import ReadOnlyAdmin
 from fleetadmin.oauth.models import AuthService, OAuthApplication
-from portal.admin import ReadOnlyAdmin
 
 
 @admin.register(AuthService)

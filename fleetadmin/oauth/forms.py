@@ -187,25 +187,3 @@ class SupportEmailForm(forms.Form):
         help_text="Shown on the sign-in page as “Need help? Contact …”.",
         error_messages={"required": "support_email: enter the address end users write to for help; it cannot be empty"},
     )
-
-
-class ConfirmForm(forms.Form):
-    """Type the word to confirm, as the platform's CLI asks for ``disable`` and ``delete``."""
-
-    confirm = forms.CharField(
-        label="Confirmation",
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}),
-    )
-
-    def __init__(self, *args, word: str, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.word = word
-        self.fields["confirm"].label = f"Type “{word}” to confirm"
-
-    def clean_confirm(self) -> str:
-        typed = self.cleaned_data["confirm"].strip()
-        if typed != self.word:
-            got = f"; you typed “{validation.shown(typed, 40)}”" if typed else ""
-            raise ValidationError(f"Type {self.word} to confirm{got}. Nothing was changed.")
-        return typed

@@ -17,10 +17,11 @@ from django.db import IntegrityError, transaction
 
 from fleetadmin import audit, clock
 from fleetadmin.audit.services import REDACTED, diff
+from fleetadmin.core.errors import DuplicateSubmission
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.models import Organization
 from fleetadmin.keys import tokens
-from fleetadmin.oauth import validation
+from fleetadmin.oauth import dot, validation
 from fleetadmin.oauth.models import AuthService, OAuthApplication
 
 CLIENT_SECRET_PREFIX = "fas_"  # noqa: S105 -- a greppable prefix, not a secret
@@ -44,12 +45,6 @@ class IssuedClient:
     @property
     def warnings(self) -> list[str]:
         return validation.grant_warnings(self.app.enabled_grants)
-
-
-class DuplicateSubmission(Exception):
-    def __init__(self, app: OAuthApplication):
-        super().__init__(f"This form was already submitted; it created OAuth application {app.pk}.")
-        self.app = app
 
 
 # ---- auth service and branding ---------------------------------------------------------------------
@@ -238,7 +233,7 @@ def oauth_app_create(
     if creation_token:
         existing = OAuthApplication.objects.filter(creation_token=creation_token).first()
         if existing is not None:
-            raise DuplicateSubmission(existing)
+            raise DuplicateSubmission(existing, f"OAuth application {existing.pk}")
     now = clock.now()
     secret = tokens.generate(CLIENT_SECRET_PREFIX)
     stored = tokens.hash_secret(secret)
@@ -261,7 +256,8 @@ def oauth_app_create(
         existing = OAuthApplication.objects.filter(creation_token=creation_token).first() if creation_token else None
         if existing is None:
             raise
-        raise DuplicateSubmission(existing) from None
+        raise DuplicateSubmission(existing, f"OAuth application {existing.pk}") from None
+    dot.sync(app)
     audit.record(
         actor=actor,
         action="oauth.oauth_app.create",
@@ -315,6 +311,7 @@ def oauth_app_update(
         setattr(app, name, after[name])
     app.updated_at = clock.now()
     app.save(update_fields=[*changed, "updated_at"])
+    dot.sync(app)
     audit.record(
         actor=actor,
         action="oauth.oauth_app.update",

@@ -46,6 +46,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from PIL import Image
 
+from fleetadmin.core.text import accepted, shown
 from fleetadmin.oauth.models import ClientAuthentication, Grant, Pkce, UrlValidation
 
 MAX_URIS = 100
@@ -89,22 +90,6 @@ REFRESH_ALONE_WARNING = (
 )
 
 
-def shown(value: str, limit: int = 120) -> str:
-    """A value as an error message quotes it: control characters escaped, long values shortened."""
-    out = []
-    for ch in value:
-        if ch in "\t\n\r" or unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"}:
-            out.append(ch.encode("unicode_escape").decode("ascii"))
-        else:
-            out.append(ch)
-    text = "".join(out)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _accepted(choices: Iterable[str]) -> str:
-    return ", ".join(choices)
-
-
 # ---- enumerations ----------------------------------------------------------------------------------
 
 
@@ -112,7 +97,7 @@ def clean_choice(value: Any, choices: type[ClientAuthentication | Pkce | UrlVali
     text = "" if value is None else str(value).strip()
     if text not in choices.values:
         got = f"; got '{shown(text)}'" if text else ""
-        raise ValidationError({field: f"{field}: must be one of {_accepted(choices.values)}{got}"})
+        raise ValidationError({field: f"{field}: must be one of {accepted(choices.values)}{got}"})
     return text
 
 
@@ -126,13 +111,13 @@ def clean_grants(values: Iterable[Any] | str | None) -> list[str]:
         raise ValidationError(
             {
                 "enabled_grants": [
-                    f"enabled_grants: '{shown(v)}' is not a grant; accepted: {_accepted(Grant.values)}"
+                    f"enabled_grants: '{shown(v)}' is not a grant; accepted: {accepted(Grant.values)}"
                     for v in unknown[:MAX_ERRORS_PER_FIELD]
                 ]
             }
         )
     if not given:
-        raise ValidationError({"enabled_grants": f"enabled_grants: choose at least one of {_accepted(Grant.values)}"})
+        raise ValidationError({"enabled_grants": f"enabled_grants: choose at least one of {accepted(Grant.values)}"})
     return [grant for grant in Grant.values if grant in given]
 
 

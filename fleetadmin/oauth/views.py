@@ -21,6 +21,7 @@ from django.utils.http import quote_etag
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
+from fleetadmin.core.web import render_screen, typed_confirmation, wants_partial
 from fleetadmin.fleet import authz
 from fleetadmin.fleet import selectors as fleet_selectors
 from fleetadmin.fleet.models import Organization
@@ -30,13 +31,11 @@ from fleetadmin.oauth.forms import (
     RELATED_FIELDS,
     AppCreateForm,
     AppForm,
-    ConfirmForm,
     LogoForm,
     SupportEmailForm,
 )
 from fleetadmin.oauth.models import ClientAuthentication, Grant, OAuthApplication, Pkce, UrlValidation
 from fleetadmin.oauth.services import IssuedClient
-from portal.htmx import render_screen, wants_partial
 
 SERVICE = "oauth/service.html"
 APP_LIST = "oauth/app_list.html"
@@ -132,20 +131,22 @@ def service_disable(request: HttpRequest, org_id) -> HttpResponse:
     if not service.enabled:
         messages.info(request, "The auth service is already disabled.")
         return redirect("oauth:service", org_id=organization.pk)
-    form = ConfirmForm(request.POST or None, word="disable")
-    if request.method == "POST" and form.is_valid():
+
+    def disable() -> HttpResponse:
         services.auth_service_disable(actor=request.user, organization=organization)
         messages.success(request, "Auth service disabled. Its configuration is kept; enable it to restore sign-in.")
         return redirect("oauth:service", org_id=organization.pk)
-    context = {
-        "organization": organization,
-        "nav_section": "auth",
-        "form": form,
-        "app_count": selectors.visible_apps(request.user, organization).count(),
-        "service": service,
-    }
-    return render_screen(
-        request, "oauth/service_disable.html", context, status=422 if request.method == "POST" else 200
+
+    def context() -> dict:
+        return {
+            "organization": organization,
+            "nav_section": "auth",
+            "app_count": selectors.visible_apps(request.user, organization).count(),
+            "service": service,
+        }
+
+    return typed_confirmation(
+        request, word="disable", template="oauth/service_disable.html", context=context, act=disable
     )
 
 
@@ -312,7 +313,7 @@ def app_create(request: HttpRequest, org_id) -> HttpResponse:
                     "This form was already submitted; the application was created then. "
                     "Its client secret is shown only once; rotate it if it was lost.",
                 )
-                url = reverse("oauth:app_detail", args=[organization.pk, duplicate.app.pk])
+                url = reverse("oauth:app_detail", args=[organization.pk, duplicate.created.pk])
                 return HttpResponseClientRedirect(url) if wants_partial(request) else redirect(url)
             except ValidationError as error:
                 form.add_service_errors(error)
@@ -415,11 +416,14 @@ def app_rotate(request: HttpRequest, org_id, client_id) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def app_delete(request: HttpRequest, org_id, client_id) -> HttpResponse:
     organization, app = _app(request, org_id, client_id, "oauth.manage")
-    form = ConfirmForm(request.POST or None, word="delete")
-    if request.method == "POST" and form.is_valid():
+
+    def delete() -> HttpResponse:
         name = app.display_name
         services.oauth_app_delete(actor=request.user, app=app)
         messages.success(request, f"Deleted OAuth application “{name}”. Its client ID and secret no longer work.")
         return redirect("oauth:apps", org_id=organization.pk)
-    context = {"organization": organization, "nav_section": "auth", "app": app, "form": form}
-    return render_screen(request, "oauth/app_delete.html", context, status=422 if request.method == "POST" else 200)
+
+    def context() -> dict:
+        return {"organization": organization, "nav_section": "auth", "app": app}
+
+    return typed_confirmation(request, word="delete", template="oauth/app_delete.html", context=context, act=delete)

@@ -23,8 +23,7 @@ from dataclasses import dataclass, replace
 
 from fleetadmin import clock
 from fleetadmin.audit.context import bind_request_context, current_request_context
-from fleetadmin.audit.models import ActorType
-from fleetadmin.audit.services import ActorIdentity
+from fleetadmin.core.actors import ActorIdentity, ActorType
 from fleetadmin.fleet.authz import SUPPORT_AGENT, Grant
 from fleetadmin.fleet.models import Organization, Role
 from fleetadmin.support.models import SupportGrant

@@ -13,7 +13,6 @@ import hashlib
 import re
 from datetime import timedelta
 
-from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,8 +20,11 @@ from django.db import transaction
 
 from fleetadmin import audit, clock
 from fleetadmin.audit.models import AuditEvent
+from fleetadmin.billing.services import billing_service_update
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.models import Organization
+from fleetadmin.keys.services import api_key_delete
+from fleetadmin.oauth.services import auth_service_disable, auth_service_enable, oauth_app_rotate_secret
 from fleetadmin.support.access import SupportActor, acting_for
 from fleetadmin.support.models import SupportGrant
 
@@ -187,8 +189,6 @@ def support_page_view_record(
 @transaction.atomic
 def support_api_key_delete(*, actor: SupportActor, key) -> None:
     """Delete a (leaked) API key of the customer. One event: ``keys.api_key.delete`` by support, with the ticket."""
-    from fleetadmin.keys.services import api_key_delete
-
     authz.require(actor, "support.delete_key", key)
     with acting_for(actor, key.organization) as agent:
         api_key_delete(actor=agent, key=key)
@@ -200,8 +200,6 @@ def support_oauth_app_rotate_secret(*, actor: SupportActor, app) -> None:
 
     The old secret stops working at once; the customer rotates again to get a value.
     """
-    from fleetadmin.oauth.services import oauth_app_rotate_secret
-
     authz.require(actor, "support.rotate_oauth_secret", app.organization)
     with acting_for(actor, app.organization) as agent:
         oauth_app_rotate_secret(actor=agent, app=app)  # the IssuedClient (and its secret) is dropped here
@@ -210,8 +208,6 @@ def support_oauth_app_rotate_secret(*, actor: SupportActor, app) -> None:
 @transaction.atomic
 def support_auth_service_set_enabled(*, actor: SupportActor, organization: Organization, enabled: bool) -> None:
     """Enable or disable the customer's auth service (its configuration is kept either way)."""
-    from fleetadmin.oauth.services import auth_service_disable, auth_service_enable
-
     authz.require(actor, "support.toggle_auth_service", organization)
     with acting_for(actor, organization) as agent:
         (auth_service_enable if enabled else auth_service_disable)(actor=agent, organization=organization)
@@ -220,10 +216,6 @@ def support_auth_service_set_enabled(*, actor: SupportActor, organization: Organ
 @transaction.atomic
 def support_billing_address_update(*, actor: SupportActor, organization: Organization, address: str):
     """Change the customer's billing address, given in the one-line form the billing app accepts everywhere."""
-    if not apps.is_installed("fleetadmin.billing"):
-        raise ValidationError("Billing is not part of this portal.")
-    from fleetadmin.billing.services import billing_service_update
-
     authz.require(actor, "support.update_billing_address", organization)
     with acting_for(actor, organization) as agent:
         return billing_service_update(actor=agent, organization=organization, address=address)

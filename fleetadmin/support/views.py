@@ -13,7 +13,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -26,14 +25,19 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fleetadmin import clock
+from fleetadmin.billing.address import format_address
+from fleetadmin.billing.models import BillingService
+from fleetadmin.billing.services import clean_address
+from fleetadmin.core.web import render_screen
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.models import Organization
 from fleetadmin.fleet.selectors import get_organization_for
+from fleetadmin.keys import selectors as key_selectors
+from fleetadmin.oauth import selectors as oauth_selectors
 from fleetadmin.support import selectors, services
 from fleetadmin.support.access import SupportActor
 from fleetadmin.support.forms import BillingAddressForm, OpenGrantForm
 from fleetadmin.support.models import SupportGrant
-from portal.htmx import render_screen
 
 CONSOLE = "support/console.html"
 
@@ -184,14 +188,6 @@ def _action_context(grant: SupportGrant, **extra: Any) -> dict[str, Any]:
     return {"organization": grant.organization, "grant": grant, "nav_section": "support", **extra}
 
 
-def _oauth_installed() -> bool:
-    return apps.is_installed("fleetadmin.oauth")
-
-
-def _billing_installed() -> bool:
-    return apps.is_installed("fleetadmin.billing")
-
-
 @support_staff_only
 @require_GET
 def grant_detail(request: HttpRequest, grant_id) -> HttpResponse:
@@ -200,24 +196,20 @@ def grant_detail(request: HttpRequest, grant_id) -> HttpResponse:
         return active
     grant, actor = active
     organization = grant.organization
-    context = _action_context(grant, oauth=None, billing=None)
-    if _oauth_installed():
-        from fleetadmin.oauth import selectors as oauth_selectors
-
-        context["oauth"] = {
+    context = _action_context(
+        grant,
+        oauth={
             "service": oauth_selectors.get_auth_service(organization),
             "apps": list(oauth_selectors.visible_apps(actor, organization).order_by("-created_at")[:50]),
-        }
-    if _billing_installed():
-        context["billing"] = {"service": _billing_service(organization)}
+        },
+        billing={"service": _billing_service(organization)},
+    )
     _record_view(request, actor, selectors.page_label("support:grant"))
     return render_screen(request, "support/grant.html", context)
 
 
 def _key_for(actor: SupportActor, organization: Organization, raw: str):
     """(key, error, status): the organization's live key with this id, or why not."""
-    from fleetadmin.keys import selectors as key_selectors
-
     raw = (raw or "").strip()
     if not raw:
         return None, "", 200
@@ -266,10 +258,6 @@ def delete_key(request: HttpRequest, grant_id) -> HttpResponse:
 @support_staff_only
 @require_http_methods(["GET", "POST"])
 def rotate_oauth_secret(request: HttpRequest, grant_id, client_id) -> HttpResponse:
-    if not _oauth_installed():
-        raise Http404("The auth service is not part of this portal.")
-    from fleetadmin.oauth import selectors as oauth_selectors
-
     active = _active(request, grant_id)
     if isinstance(active, HttpResponse):
         return active
@@ -290,10 +278,6 @@ def rotate_oauth_secret(request: HttpRequest, grant_id, client_id) -> HttpRespon
 @support_staff_only
 @require_http_methods(["GET", "POST"])
 def auth_service(request: HttpRequest, grant_id) -> HttpResponse:
-    if not _oauth_installed():
-        raise Http404("The auth service is not part of this portal.")
-    from fleetadmin.oauth import selectors as oauth_selectors
-
     active = _active(request, grant_id)
     if isinstance(active, HttpResponse):
         return active
@@ -323,24 +307,16 @@ def auth_service(request: HttpRequest, grant_id) -> HttpResponse:
 
 
 def _billing_service(organization: Organization):
-    from fleetadmin.billing.models import BillingService
-
     return BillingService.objects.filter(organization=organization).first()
 
 
 def _one_line(address) -> str:
-    from fleetadmin.billing.address import format_address
-
     return format_address(address) if address else ""
 
 
 @support_staff_only
 @require_http_methods(["GET", "POST"])
 def billing_address(request: HttpRequest, grant_id) -> HttpResponse:
-    if not _billing_installed():
-        raise Http404("Billing is not part of this portal.")
-    from fleetadmin.billing.services import clean_address
-
     active = _active(request, grant_id)
     if isinstance(active, HttpResponse):
         return active

@@ -10,7 +10,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 
-from fleetadmin.audit.services import SYSTEM
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.keys.services import Grant, api_key_create
 
 EXAMPLES_PER_OPERATION = 20

@@ -24,7 +24,7 @@ from django.urls import reverse
 from fleetadmin import audit
 from fleetadmin.audit.hashing import event_hash
 from fleetadmin.audit.models import AuditEvent, PrunePermit
-from fleetadmin.audit.services import SYSTEM
+from fleetadmin.core.actors import SYSTEM
 
 TRIGGERS_0002 = importlib.import_module("fleetadmin.audit.migrations.0002_append_only_triggers")
 

@@ -6,7 +6,8 @@ from django.db import DatabaseError, connection, transaction
 from fleetadmin import audit
 from fleetadmin.audit.hashing import event_hash
 from fleetadmin.audit.models import AppendOnlyError, AuditEvent
-from fleetadmin.audit.services import SYSTEM, redact
+from fleetadmin.audit.services import redact
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.fleet import services
 from tests.factories import OrganizationFactory
 

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from fleetadmin import audit
 from fleetadmin.audit.integrity import verify_chain
 from fleetadmin.audit.models import AuditEvent
-from fleetadmin.audit.services import SYSTEM
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.fleet import services
 from tests.factories import OrganizationFactory
 

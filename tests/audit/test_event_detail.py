@@ -9,7 +9,7 @@ from fleetadmin.audit import selectors
 from fleetadmin.audit.context import RequestContext, bind_request_context
 from fleetadmin.audit.diffs import DiffRow, diff_rows
 from fleetadmin.audit.models import AuditEvent
-from fleetadmin.audit.services import SYSTEM
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.fleet import services
 from fleetadmin.keys.services import Grant, api_key_create, api_key_delete
 from tests.audit.conftest import HTMX, T0, event_url, log_url, record_event

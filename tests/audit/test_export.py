@@ -16,7 +16,7 @@ from fleetadmin.audit import export, selectors
 from fleetadmin.audit.export import verify_export
 from fleetadmin.audit.models import AuditEvent
 from fleetadmin.audit.query import AuditFilters, parse_query
-from fleetadmin.audit.services import SYSTEM, ActorIdentity
+from fleetadmin.core.actors import SYSTEM, ActorIdentity
 from fleetadmin.fleet import services
 from tests.audit.conftest import bulk_chain, export_url, record_event
 

@@ -12,7 +12,7 @@ from fleetadmin.audit import selectors
 from fleetadmin.audit.context import RequestContext, bind_request_context
 from fleetadmin.audit.models import AuditEvent
 from fleetadmin.audit.query import parse_query
-from fleetadmin.audit.services import SYSTEM, ActorIdentity
+from fleetadmin.core.actors import SYSTEM, ActorIdentity
 from fleetadmin.fleet import services
 from fleetadmin.keys.services import Grant, api_key_create
 from tests.audit.conftest import HTMX, log_url, record_event

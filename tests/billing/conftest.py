@@ -1,4 +1,4 @@
-"""Helpers for the billing tests: a billing organization with customers, and a stand-in for the auth service's brand."""
+"""Helpers for the billing tests: a billing organization with customers, and the auth service's brand."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from django.db import connection, transaction
 from PIL import Image
 
 from fleetadmin.audit.models import AuditEvent, PrunePermit
-from fleetadmin.audit.services import SYSTEM
 from fleetadmin.billing import services
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.fleet.models import Role
+from fleetadmin.oauth import services as oauth_services
 from tests.factories import MembershipFactory, OrganizationFactory
 
 SEED_ADDRESS = "123 Main St, Springfield, IL, 62704"
@@ -26,40 +27,33 @@ def png(width: int = 48, height: int = 32, color=(200, 40, 90, 255)) -> bytes:
     return buffer.getvalue()
 
 
-class FakeBrand:
-    """Stands in for fleetadmin.oauth's selectors, so billing's branding is tested on its own."""
+class Brand:
+    """The billing organization's brand, set through the auth service's own services (as an owner would)."""
 
-    def __init__(self, *, support_email: str = "", logo: bytes | None = None):
+    def __init__(self, organization, *, support_email: str = "", logo: bytes | None = None):
+        self.organization = organization
         self.set(support_email=support_email, logo=logo)
 
     def set(self, *, support_email: str = "", logo: bytes | None = None) -> None:
+        if support_email:
+            oauth_services.support_email_set(actor=SYSTEM, organization=self.organization, email=support_email)
+        if logo:
+            oauth_services.logo_set(actor=SYSTEM, organization=self.organization, data=logo)
+        else:
+            oauth_services.logo_remove(actor=SYSTEM, organization=self.organization)
         self.support_email = support_email
         self.logo = logo
         self.sha256 = hashlib.sha256(logo).hexdigest() if logo else ""
 
-    def get_auth_service(self, organization):
-        return SimpleNamespace(
-            support_email=self.support_email,
-            logo_sha256=self.sha256,
-            logo_width=48 if self.logo else None,
-            logo_height=32 if self.logo else None,
-        )
 
-    def get_logo(self, organization):
-        return SimpleNamespace(data=self.logo, sha256=self.sha256) if self.logo else None
+@pytest.fixture
+def brand(fleet) -> Brand:
+    return Brand(fleet.org, support_email="billing-help@acme.test", logo=png())
 
 
 @pytest.fixture
-def brand(monkeypatch) -> FakeBrand:
-    fake = FakeBrand(support_email="billing-help@acme.test", logo=png())
-    monkeypatch.setattr("fleetadmin.billing.branding._oauth_selectors", lambda: fake)
-    return fake
-
-
-@pytest.fixture
-def no_brand(monkeypatch) -> None:
-    """As if the auth-service app were not installed at all."""
-    monkeypatch.setattr("fleetadmin.billing.branding._oauth_selectors", lambda: None)
+def no_brand(fleet) -> None:
+    """The billing organization has set neither a logo nor a support email."""
 
 
 @pytest.fixture

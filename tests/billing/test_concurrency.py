@@ -19,9 +19,9 @@ import pytest
 from django.db import OperationalError, connection
 
 from fleetadmin.audit.models import AuditEvent
-from fleetadmin.audit.services import SYSTEM
 from fleetadmin.billing import services
 from fleetadmin.billing.models import BillingService, Invoice
+from fleetadmin.core.actors import SYSTEM
 from tests.billing.conftest import SEED_ADDRESS
 from tests.factories import OrganizationFactory
 

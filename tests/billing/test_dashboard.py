@@ -6,8 +6,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from fleetadmin.audit.services import SYSTEM
 from fleetadmin.billing import services
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.fleet.models import Role
 from tests.billing.conftest import SEED_ADDRESS, charge, png
 from tests.factories import LocationFactory, MembershipFactory, OrganizationFactory, UserFactory

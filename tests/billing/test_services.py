@@ -10,10 +10,10 @@ from django.db.models import ProtectedError
 from django.http import Http404
 
 from fleetadmin.audit.models import AuditEvent
-from fleetadmin.audit.services import SYSTEM
 from fleetadmin.billing import selectors, services
 from fleetadmin.billing.address import Address
 from fleetadmin.billing.models import BillingService, BrandLogo, Customer, Invoice, InvoicesAreKept, InvoiceStatus
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.fleet.models import Role
 from tests.billing.conftest import SEED_ADDRESS, charge
 from tests.factories import LocationFactory, MembershipFactory, OrganizationFactory
@@ -153,9 +153,10 @@ def test_only_organization_owners_manage_billing(fleet, who):
 # ---- customers -------------------------------------------------------------------------------------
 
 
-def test_attach_and_detach_record_one_event_each(fleet):
-    services.billing_service_enable(actor=fleet.owner, organization=fleet.org, address=SEED_ADDRESS)
+def test_an_owner_of_both_organizations_attaches_directly_and_detaches_with_one_event_each(fleet):
     customer_org = OrganizationFactory(name="Initech")
+    MembershipFactory(organization=customer_org, user=fleet.owner, role=Role.ORGANIZATION_OWNER)
+    services.billing_service_enable(actor=fleet.owner, organization=fleet.org, address=SEED_ADDRESS)
     events = Events()
     customer = services.customer_attach(
         actor=fleet.owner, billing_organization=fleet.org, customer_id=f" {customer_org.pk} "
@@ -173,17 +174,20 @@ def test_attach_and_detach_record_one_event_each(fleet):
     assert event.changes == {"before": {"customer": "Initech", "customer_id": str(customer_org.pk)}}
 
 
+STRANGER = "You can attach directly only an organization you own; invite it instead, and one of its owners accepts."
+
+
 @pytest.mark.parametrize(
     ("customer_id", "message"),
     [
         ("not-a-uuid", "'not-a-uuid' is not an organization ID; paste the customer organization's UUID."),
-        ("00000000-0000-4000-8000-000000000000", "No organization has the ID 00000000-0000-4000-8000-000000000000."),
+        ("00000000-0000-4000-8000-000000000000", STRANGER),
         ("self", "An organization cannot be its own customer."),
-        ("taken", "Elsewhere Inc already has a billing organization; an organization has at most one."),
-        ("again", "Initech is already a customer."),
+        ("taken", STRANGER),  # a stranger's organization: whether someone bills it is not said
+        ("again", STRANGER),
     ],
 )
-def test_attach_refusals(billing, customer_id, message):
+def test_direct_attach_of_a_stranger_is_refused_without_saying_anything_about_it(billing, customer_id, message):
     other_biller = OrganizationFactory(name="Other Biller")
     services.billing_service_enable(actor=SYSTEM, organization=other_biller, address=SEED_ADDRESS)
     taken = OrganizationFactory(name="Elsewhere Inc")
@@ -273,7 +277,7 @@ def test_the_same_logo_is_stored_once(billing, brand):
     assert BrandLogo.objects.count() == 1
 
 
-def test_without_the_auth_service_app_invoices_have_no_logo_and_no_email(billing, no_brand):
+def test_without_branding_invoices_have_no_logo_and_no_email(billing, no_brand):
     invoice = charge(billing)
     assert invoice.issuer_logo is None and invoice.issuer_support_email == ""
 
@@ -380,7 +384,7 @@ def test_a_form_token_charges_once(billing):
             tax="0",
             creation_token="token-1",
         )
-    assert caught.value.invoice == first
+    assert caught.value.created == first
     assert Invoice.objects.count() == 1
 
 

@@ -350,7 +350,7 @@ def test_overview_form_labels_point_at_their_own_fields(page: Page, login, conso
 
 GRANT_LOCATION_OWNER = """
 from django.contrib.auth import get_user_model
-from fleetadmin.audit.services import SYSTEM
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.fleet import services
 from fleetadmin.fleet.models import Location, Organization, Role
 

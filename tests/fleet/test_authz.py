@@ -1,6 +1,6 @@
 import pytest
 
-from fleetadmin.audit.services import SYSTEM
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.fleet.authz import can, roles_in
 from tests.factories import MembershipFactory, UserFactory
 

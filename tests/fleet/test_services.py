@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from fleetadmin.audit.models import AuditEvent
-from fleetadmin.audit.services import SYSTEM
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.fleet import services
 from fleetadmin.fleet.models import Location, Machine, Membership, Role
 from tests.factories import OrganizationFactory, UserFactory

@@ -8,7 +8,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from fleetadmin.audit.services import SYSTEM
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.oauth import services
 
 VALID_APP = {

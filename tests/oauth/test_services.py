@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from fleetadmin.audit.models import AuditEvent
-from fleetadmin.audit.services import SYSTEM
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.keys import tokens
 from fleetadmin.oauth import services
 from fleetadmin.oauth.models import AuthService, OAuthApplication
@@ -178,7 +178,7 @@ def test_create_twice_with_one_form_token_creates_one_app(fleet):
     first = services.oauth_app_create(actor=fleet.owner, organization=fleet.org, **VALID_APP, creation_token="t1")
     with pytest.raises(services.DuplicateSubmission) as caught:
         services.oauth_app_create(actor=fleet.owner, organization=fleet.org, **VALID_APP, creation_token="t1")
-    assert caught.value.app.pk == first.app.pk
+    assert caught.value.created.pk == first.app.pk
     assert OAuthApplication.objects.count() == 1
 
 

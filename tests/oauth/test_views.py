@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from fleetadmin.audit.models import AuditEvent
-from fleetadmin.audit.services import SYSTEM
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.oauth import services
 from fleetadmin.oauth.models import AuthService, OAuthApplication
 from tests.factories import OrganizationFactory
@@ -497,7 +497,7 @@ def test_rotation_shows_a_new_secret_once(fleet, app, client_for):
 # ---- typed confirmations ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("typed", ["", "Delete", "yes", "delete it"])
+@pytest.mark.parametrize("typed", ["", "deleted", "yes", "delete it"])
 def test_delete_needs_the_word_delete(fleet, app, client_for, typed):
     response = client_for(fleet.owner).post(url("app_delete", fleet.org.pk, app.pk), {"confirm": typed})
     assert response.status_code == 422
@@ -505,6 +505,13 @@ def test_delete_needs_the_word_delete(fleet, app, client_for, typed):
     assert "Type delete to confirm" in content and "Nothing was changed." in content
     assert OAuthApplication.objects.filter(pk=app.pk).exists()
     assert not AuditEvent.objects.filter(action="oauth.oauth_app.delete").exists()
+
+
+@pytest.mark.parametrize("typed", ["Delete", " DELETE "])
+def test_delete_confirmation_ignores_case_and_surrounding_space(fleet, app, client_for, typed):
+    response = client_for(fleet.owner).post(url("app_delete", fleet.org.pk, app.pk), {"confirm": typed})
+    assert response.status_code == 302
+    assert not OAuthApplication.objects.filter(pk=app.pk).exists()
 
 
 def test_delete_confirmation_page_explains_and_asks_for_the_word(fleet, app, client_for):

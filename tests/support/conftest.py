@@ -13,7 +13,7 @@ import pytest
 from django.apps import apps
 
 from fleetadmin.audit.models import AuditEvent
-from fleetadmin.audit.services import SYSTEM
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.support import services
 from tests.factories import UserFactory
 from tests.keys.factories import issue

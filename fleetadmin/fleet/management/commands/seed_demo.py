@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from fleetadmin.accounts.models import SUPPORT_GROUP
-from fleetadmin.audit.services import SYSTEM
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.fleet import services
 from fleetadmin.fleet.models import Location, Machine, Membership, Organization, Role
 

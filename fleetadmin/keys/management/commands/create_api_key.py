@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from fleetadmin.audit.services import SYSTEM
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.fleet.models import Location, Machine, Organization
 from fleetadmin.keys.models import ROLES_BY_RESOURCE, ResourceType
 from fleetadmin.keys.services import Grant, api_key_create
