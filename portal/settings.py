@@ -222,6 +222,8 @@ FLEETADMIN_CLOCK_OFFSET_FILE = env.str("FLEETADMIN_CLOCK_OFFSET_FILE", default="
 # Support access (fleetadmin.support): the form of a ticket reference support staff must state to open
 # an organization, and how long the read-only access it grants lasts.
 SUPPORT_TICKET_PATTERN = env.str("SUPPORT_TICKET_PATTERN", default=r"^[A-Z][A-Z0-9]*-\d+$")
+# What the ticket field shows people instead of the pattern; it must match SUPPORT_TICKET_PATTERN.
+SUPPORT_TICKET_EXAMPLE = env.str("SUPPORT_TICKET_EXAMPLE", default="ABC-123")
 SUPPORT_GRANT_MINUTES = env.int("SUPPORT_GRANT_MINUTES", default=60)
 
 # Organizations and people (fleetadmin.fleet.members, fleetadmin.accounts).
