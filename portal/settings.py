@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "fleetadmin.accounts.middleware.AccountSecurityMiddleware",
     # Support staff on a customer page under a ticket-scoped grant: read-only, recorded in its audit log.
     "fleetadmin.support.middleware.SupportAccessMiddleware",
+    # DEBUG=1: a view's Http404 renders the portal's own 404 page (portal/middleware.py).
+    "portal.middleware.PortalNotFoundMiddleware",
     # django-axes must come last so it sees the outcome of every sign-in.
     "axes.middleware.AxesMiddleware",
 ]
