@@ -91,8 +91,8 @@ class AttachCustomerForm(forms.Form):
     customer_id = forms.CharField(
         label="Customer organization ID",
         max_length=100,
-        help_text="The customer's owner finds it on their organization's overview page. Example: "
-        "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+        help_text="The customer's owner finds it on their organization's overview page; one of its owners then "
+        "accepts the invitation. Example: 1b4e28ba-2fa1-41d2-883f-0016d3cca427",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "class": "mono-input"}),
     )
 
