@@ -52,9 +52,7 @@ def app_config(**overrides) -> dict:
 
 
 def create_end_user(server, org_id: str, email: str, password: str = END_USER_PASSWORD) -> str:
-    return server.manage(
-        "create_end_user", "--org-id", org_id, "--email", email, "--password", password
-    ).stdout.strip()
+    return server.manage("create_end_user", "--org-id", org_id, "--email", email, "--password", password).stdout.strip()
 
 
 def form_fields(html: str) -> dict[str, str]:

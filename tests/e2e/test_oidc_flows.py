@@ -48,7 +48,15 @@ def test_discovery_names_the_per_organization_issuer_and_its_keys(portal_server,
     assert config["issuer"] == oidc["issuer"]
     assert not config["issuer"].endswith("/")
     assert config["code_challenge_methods_supported"] == ["S256"]
-    for name in ("authorization", "token", "userinfo", "revocation", "introspection", "end_session", "device_authorization"):
+    for name in (
+        "authorization",
+        "token",
+        "userinfo",
+        "revocation",
+        "introspection",
+        "end_session",
+        "device_authorization",
+    ):
         assert config[f"{name}_endpoint"].startswith(oidc["issuer"] + "/")
     keys = requests.get(config["jwks_uri"], timeout=10).json()["keys"]
     assert keys and all(key["kid"] and key["alg"] == "RS256" and "d" not in key for key in keys)
@@ -56,7 +64,15 @@ def test_discovery_names_the_per_organization_issuer_and_its_keys(portal_server,
 
 def test_an_unknown_organization_has_no_endpoints(portal_server):
     base = f"{portal_server.base_url}/oidc/{uuid.uuid4()}"
-    for path in (".well-known/openid-configuration", "jwks", "authorize", "userinfo", "end_session", "sign-in", "device"):
+    for path in (
+        ".well-known/openid-configuration",
+        "jwks",
+        "authorize",
+        "userinfo",
+        "end_session",
+        "sign-in",
+        "device",
+    ):
         assert requests.get(f"{base}/{path}", timeout=10, allow_redirects=False).status_code == 404, path
     for path in ("token", "revoke", "introspect", "device_authorization"):
         assert requests.post(f"{base}/{path}", timeout=10).status_code == 404, path
@@ -135,7 +151,10 @@ def test_authlib_agrees_on_pkce_and_the_id_token(portal_server, oidc):
     claims = jwt.decode(
         token["id_token"],
         keys,
-        claims_options={"iss": {"essential": True, "value": oidc["issuer"]}, "aud": {"essential": True, "value": app.client_id}},
+        claims_options={
+            "iss": {"essential": True, "value": oidc["issuer"]},
+            "aud": {"essential": True, "value": app.client_id},
+        },
     )
     claims.validate()
     assert claims["nonce"] == nonce
