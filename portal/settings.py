@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "fleetadmin.accounts.middleware.AccountSecurityMiddleware",
     # Support staff on a customer page under a ticket-scoped grant: read-only, recorded in its audit log.
     "fleetadmin.support.middleware.SupportAccessMiddleware",
+    # DEBUG=1: a view's Http404 renders the portal's own 404 page (portal/middleware.py).
+    "portal.middleware.PortalNotFoundMiddleware",
     # django-axes must come last so it sees the outcome of every sign-in.
     "axes.middleware.AxesMiddleware",
 ]
@@ -225,6 +227,8 @@ FLEETADMIN_CLOCK_OFFSET_FILE = env.str("FLEETADMIN_CLOCK_OFFSET_FILE", default="
 # Support access (fleetadmin.support): the form of a ticket reference support staff must state to open
 # an organization, and how long the read-only access it grants lasts.
 SUPPORT_TICKET_PATTERN = env.str("SUPPORT_TICKET_PATTERN", default=r"^[A-Z][A-Z0-9]*-\d+$")
+# What the ticket field shows people instead of the pattern; it must match SUPPORT_TICKET_PATTERN.
+SUPPORT_TICKET_EXAMPLE = env.str("SUPPORT_TICKET_EXAMPLE", default="ABC-123")
 SUPPORT_GRANT_MINUTES = env.int("SUPPORT_GRANT_MINUTES", default=60)
 
 # The OIDC provider for end users (fleetadmin.idp, on django-oauth-toolkit). Every organization is an

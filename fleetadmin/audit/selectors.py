@@ -35,9 +35,18 @@ EVENT_LIST_FIELDS = (
 )
 
 
+# Looks, not changes: kept in the audit log, left out of the overview's Activity panel.
+ACTIVITY_EXCLUDED_ACTIONS = ("support.access.view",)
+
+
 def recent_events_for_organization(organization, *, limit: int = 10) -> QuerySet[AuditEvent]:
-    """The newest events of an organization (uses the audit_org_newest index)."""
-    return AuditEvent.objects.filter(organization=organization).only(*EVENT_LIST_FIELDS).order_by("-id")[:limit]
+    """The newest changes of an organization (uses the audit_org_newest index); page views stay in the log."""
+    return (
+        AuditEvent.objects.filter(organization=organization)
+        .exclude(action__in=ACTIVITY_EXCLUDED_ACTIONS)
+        .only(*EVENT_LIST_FIELDS)
+        .order_by("-id")[:limit]
+    )
 
 
 @dataclass

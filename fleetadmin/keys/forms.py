@@ -100,6 +100,14 @@ class KeyCreateForm(ScopeForm):
                 if expires_at <= self.now:
                     self.add_error("expires_on", "The expiry date must be in the future.")
                 data["expires_at"] = expires_at
+        elif data.get("expires_on") is not None and expiry in dict(EXPIRY_CHOICES):
+            # Two answers to one question: say so rather than silently drop the date.
+            chosen = dict(EXPIRY_CHOICES)[expiry]
+            self.add_error(
+                "expires_on",
+                f"Expires is “{chosen}” but a date is filled in too ({data['expires_on'].isoformat()}). "
+                "Choose “On a date” to use the date, or clear the date.",
+            )
         elif expiry in EXPIRY_DELTAS:
             data["expires_at"] = self.now + EXPIRY_DELTAS[expiry]
         else:

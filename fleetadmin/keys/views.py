@@ -13,6 +13,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fleetadmin import clock
+from fleetadmin.core.links import portal_base_url
 from fleetadmin.core.web import render_screen
 from fleetadmin.fleet import authz
 from fleetadmin.fleet import selectors as fleet_selectors
@@ -131,6 +132,16 @@ def _warning(issued: IssuedKey) -> str:
     return f"Keep this key somewhere safe; it has {access} to {where}."
 
 
+def _ready_lines(issued: IssuedKey, base_url: str) -> dict[str, str]:
+    """``id:value`` and the curl and ``fleetadmin login`` lines with both filled in: shown once, with the value."""
+    pair = f"{issued.key.pk}:{issued.value}"
+    return {
+        "key_pair": pair,
+        "curl_line": f'curl -H "Authorization: ApiKey {pair}" {base_url}/api/v1/whoami',
+        "login_line": f"fleetadmin login api-key --key-id {issued.key.pk} --key {issued.value} --base-url {base_url}",
+    }
+
+
 def _show_once(request: HttpRequest, organization: Organization, issued: IssuedKey, *, heading: str, replaced=None):
     """The one response that ever carries a key value. Never cached, never stored, never redirected to."""
     context = {
@@ -140,6 +151,7 @@ def _show_once(request: HttpRequest, organization: Organization, issued: IssuedK
         "heading": heading,
         "warning": _warning(issued),
         "replaced": replaced,
+        **_ready_lines(issued, portal_base_url(request)),
     }
     response = render_screen(request, "keys/key_created.html", context, partial="secret-panel")
     add_never_cache_headers(response)
@@ -150,7 +162,7 @@ def _show_once(request: HttpRequest, organization: Organization, issued: IssuedK
 def _read_only_text(user, organization: Organization, what: str) -> str:
     roles = sorted(authz.roles_in(user, organization))
     who = f"As {' and '.join(roles)} you" if roles else "You"
-    return f"{who} can {what}. An organization owner can change it."
+    return f"{who} can {what}. An organization owner can make changes."
 
 
 def _organization(request: HttpRequest, org_id) -> Organization:
@@ -194,6 +206,7 @@ def key_list(request: HttpRequest, org_id) -> HttpResponse:
         "filters": filters,
         "can_create": can_create,
         "any_manageable": any(row["can_manage"] for row in rows),
+        "read_only_text": "" if can_create else _read_only_text(request.user, organization, "see these keys"),
         "scope_choices": ResourceType.choices,
         "role_choices": [(r, r) for pair in _role_values() for r in pair],
         "status_choices": KeyStatus.choices,

@@ -261,6 +261,14 @@ def searchable_kinds() -> list[str]:
 # ---- grants ----------------------------------------------------------------------------------------
 
 
+def owner_emails(organization: Organization, *, limit: int = 5) -> list[str]:
+    """Who can do what support cannot (enable billing, say): the organization's owners, first few."""
+    from fleetadmin.fleet.models import Membership, Role
+
+    owners = Membership.objects.filter(organization=organization, role=Role.ORGANIZATION_OWNER, location=None)
+    return list(owners.order_by("user__email").values_list("user__email", flat=True)[:limit])
+
+
 def active_grants_of(user) -> QuerySet[SupportGrant]:
     return (
         SupportGrant.objects.filter(staff=user, ended_at=None, expires_at__gt=clock.now())

@@ -28,6 +28,7 @@ from fleetadmin import clock
 from fleetadmin.billing.address import format_address
 from fleetadmin.billing.models import BillingService
 from fleetadmin.billing.services import clean_address
+from fleetadmin.core.links import portal_base_url
 from fleetadmin.core.web import render_screen
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.models import Organization
@@ -116,24 +117,26 @@ def open_grant(request: HttpRequest, organization_id) -> HttpResponse:
         raise Http404("No such organization.")
     source = request.POST if request.method == "POST" else request.GET
     landing = _safe_next(source.get("next", ""), organization)
+    # With access already open, the page still asks which ticket this is for: continue under the
+    # current one, or name another (which ends the current grant and opens a new one, on the record).
     current = selectors.active_grants_of(request.user).filter(organization=organization).first()
-    if current is not None:
-        messages.info(
-            request,
-            f"You already have access to {organization.name} for ticket {current.ticket} until {_until(current)}.",
-        )
-        return redirect(landing)
     form = OpenGrantForm(request.POST or None, initial={"next": landing})
     status = 200
     if request.method == "POST":
         if form.is_valid():
+            ticket, reason = form.cleaned_data["ticket"], form.cleaned_data["reason"]
+            base_url = portal_base_url(request)
+            if current is not None and ticket == current.ticket:
+                return redirect(landing)
             try:
-                grant = services.support_grant_open(
-                    actor=request.user,
-                    organization=organization,
-                    ticket=form.cleaned_data["ticket"],
-                    reason=form.cleaned_data["reason"],
-                )
+                if current is not None:
+                    grant = services.support_grant_switch(
+                        actor=request.user, grant=current, ticket=ticket, reason=reason, base_url=base_url
+                    )
+                else:
+                    grant = services.support_grant_open(
+                        actor=request.user, organization=organization, ticket=ticket, reason=reason, base_url=base_url
+                    )
             except services.GrantAlreadyActive as exists:
                 return redirect(_safe_next(landing, exists.grant.organization))
             except ValidationError as error:
@@ -150,6 +153,9 @@ def open_grant(request: HttpRequest, organization_id) -> HttpResponse:
     context = {
         "nav_section": "support",
         "target": organization,
+        "current": current,
+        "current_until": _until(current) if current else "",
+        "landing": landing,
         "form": form,
         "minutes": settings.SUPPORT_GRANT_MINUTES,
         "pattern": settings.SUPPORT_TICKET_PATTERN,
@@ -203,6 +209,7 @@ def grant_detail(request: HttpRequest, grant_id) -> HttpResponse:
             "apps": list(oauth_selectors.visible_apps(actor, organization).order_by("-created_at")[:50]),
         },
         billing={"service": _billing_service(organization)},
+        owner_emails=selectors.owner_emails(organization),
     )
     _record_view(request, actor, selectors.page_label("support:grant"))
     return render_screen(request, "support/grant.html", context)
@@ -349,7 +356,13 @@ def billing_address(request: HttpRequest, grant_id) -> HttpResponse:
     else:
         _record_view(request, actor, "Billing address (form)")
     context = _action_context(
-        grant, form=form, current=current, proposed=proposed, enabled=enabled, has_service=service is not None
+        grant,
+        form=form,
+        current=current,
+        proposed=proposed,
+        enabled=enabled,
+        has_service=service is not None,
+        owner_emails=[] if enabled else selectors.owner_emails(organization),
     )
     return render_screen(request, "support/billing_address.html", context, status=status)
 

@@ -93,3 +93,48 @@ def test_an_operator_is_told_once_the_key_page_is_read_only(fleet, rotated, clie
     assert "Rotate the key" not in text
     owner_text = text_of(client_for(fleet.owner).get(url("detail", fleet.org, new.pk)))
     assert "Read-only" not in owner_text and "Rotate the key to get a new value." in owner_text
+
+
+# ---- 6. "Never" and a date: refused with a message, never silently dropped
+
+
+@pytest.mark.parametrize("expiry", ["never", "30d"])
+def test_an_expiry_choice_and_a_date_together_are_refused(fleet, client_for, clock, expiry):
+    data = {"scope_type": "organization", "access": "owner", "name": "both", "form_token": "t-6"}
+    response = client_for(fleet.owner).post(
+        url("create", fleet.org), {**data, "expiry": expiry, "expires_on": "2025-06-01"}
+    )
+    assert response.status_code == 422
+    label = {"never": "Never", "30d": "In 30 days"}[expiry]
+    assert (
+        f"Expires is “{label}” but a date is filled in too (2025-06-01). Choose “On a date” to use the date, "
+        "or clear the date." in html.unescape(response.content.decode())
+    )
+    from fleetadmin.keys.models import ApiKey
+
+    assert not ApiKey.objects.filter(name="both").exists()
+
+
+def test_an_operator_is_told_once_the_keys_list_is_read_only(fleet, rotated, client_for):
+    text = text_of(client_for(fleet.operator).get(url("list", fleet.org)))
+    assert text.count("Read-only") == 1
+    assert "As organization_operator you can see these keys. An organization owner can make changes." in text
+    assert "Read-only" not in text_of(client_for(fleet.owner).get(url("list", fleet.org)))
+
+
+# ---- 19. the created panel: id:value, a ready curl and `fleetadmin login`, shown once
+
+
+def test_the_created_panel_offers_ready_lines_once(fleet, client_for, clock):
+    data = {"scope_type": "organization", "access": "owner", "name": "ready", "expiry": "never", "form_token": "t-19"}
+    response = client_for(fleet.owner).post(url("create", fleet.org), data)
+    content = html.unescape(response.content.decode())
+    (value,) = set(re.findall(r"fak_[0-9A-Za-z]{46}", content))
+    from fleetadmin.keys.models import ApiKey
+
+    key_id = ApiKey.objects.get(name="ready").pk
+    assert f'curl -H "Authorization: ApiKey {key_id}:{value}" http://testserver/api/v1/whoami' in content
+    assert f"fleetadmin login api-key --key-id {key_id} --key {value} --base-url http://testserver" in content
+    assert f'data-copy="{key_id}:{value}"' in content
+    assert response["Cache-Control"].startswith("no-store")
+    assert value not in client_for(fleet.owner).get(url("detail", fleet.org, key_id)).content.decode()
