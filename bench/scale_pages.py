@@ -235,6 +235,8 @@ def measure_in_process(orgs: dict[int, object], rounds: int, give_up: float) -> 
         who = clients(org)
         plan = pages(org)
         info = {}
+        for _label, actor, path in plan:  # warm each client (session, last-login bookkeeping, caches)
+            who[actor].get(path)
         for label, actor, path in plan:
             with CaptureQueriesContext(connection) as queries:
                 started = time.perf_counter()

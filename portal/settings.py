@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # trigram key search on PostgreSQL; inert on SQLite
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
@@ -48,6 +49,8 @@ INSTALLED_APPS = [
     "fleetadmin.keys",
     "fleetadmin.billing",
     "fleetadmin.oauth",
+    "fleetadmin.idp",
+    "oauth2_provider",
     "fleetadmin.api",
     "fleetadmin.grpc",
 ]
@@ -224,6 +227,44 @@ FLEETADMIN_CLOCK_OFFSET_FILE = env.str("FLEETADMIN_CLOCK_OFFSET_FILE", default="
 SUPPORT_TICKET_PATTERN = env.str("SUPPORT_TICKET_PATTERN", default=r"^[A-Z][A-Z0-9]*-\d+$")
 SUPPORT_GRANT_MINUTES = env.int("SUPPORT_GRANT_MINUTES", default=60)
 
+# The OIDC provider for end users (fleetadmin.idp, on django-oauth-toolkit). Every organization is an
+# issuer at <base>/oidc/<org-id>. id_tokens are signed RS256 with OIDC_RSA_PRIVATE_KEY (one PEM) or the
+# key set in OIDC_SIGNING_KEYS_FILE (kept by `manage.py oidc_rotate_key`); with DEBUG on and neither
+# set, a key file is generated outside the repository's tracked files. DEBUG=0 refuses to start without one.
+OIDC_RSA_PRIVATE_KEY = env.str("OIDC_RSA_PRIVATE_KEY", default="")
+OIDC_SIGNING_KEYS_FILE = env.str("OIDC_SIGNING_KEYS_FILE", default=str(BASE_DIR / ".oidc-keys.json") if DEBUG else "")
+if not DEBUG and not (OIDC_RSA_PRIVATE_KEY or OIDC_SIGNING_KEYS_FILE):
+    raise ImproperlyConfigured(
+        "Set OIDC_RSA_PRIVATE_KEY or OIDC_SIGNING_KEYS_FILE (id_token signing key) when DEBUG=0."
+    )
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth.DotApplication"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "idp.AccessToken"  # noqa: S105 -- a model name
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "idp.RefreshToken"  # noqa: S105 -- a model name
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "idp.IDToken"  # noqa: S105 -- a model name
+OAUTH2_PROVIDER_GRANT_MODEL = "idp.Grant"
+OAUTH2_PROVIDER_DEVICE_GRANT_MODEL = "idp.DeviceGrant"
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OAUTH2_VALIDATOR_CLASS": "fleetadmin.idp.oidc.Validator",
+    "SCOPES": {"openid": "Sign you in", "email": "Your email address", "profile": "Your name"},
+    "DEFAULT_SCOPES": ["openid"],
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OIDC_ACCESS_TOKEN_SECONDS", default=300),
+    "ID_TOKEN_EXPIRE_SECONDS": env.int("OIDC_ID_TOKEN_SECONDS", default=300),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("OIDC_REFRESH_TOKEN_SECONDS", default=30 * 24 * 3600),
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,  # S256 only; "plain" is refused
+    "DEVICE_FLOW_INTERVAL": 5,
+    "PKCE_REQUIRED": True,  # the default; each application's pkce policy decides (idp.oidc.Validator)
+}
+# End-user sign-in throttle: failures per account and per client address within the window, then a lock.
+END_USER_SIGN_IN_FAILURE_LIMIT = env.int("END_USER_SIGN_IN_FAILURE_LIMIT", default=5)
+END_USER_SIGN_IN_WINDOW_SECONDS = env.int("END_USER_SIGN_IN_WINDOW_SECONDS", default=900)
+END_USER_SESSION_COOKIE = "fa_enduser"
+END_USER_SESSION_DAYS = env.int("END_USER_SESSION_DAYS", default=14)
 # Organizations and people (fleetadmin.fleet.members, fleetadmin.accounts).
 # Who may create an organization from the organizations list: "anyone" signed in, or only "staff".
 ORGANIZATION_CREATION = env.str("ORGANIZATION_CREATION", default="anyone")
@@ -241,5 +282,7 @@ PASSWORD_RESET_ACCOUNT_LIMIT = env.int("PASSWORD_RESET_ACCOUNT_LIMIT", default=3
 PASSWORD_RESET_WINDOW_MINUTES = env.int("PASSWORD_RESET_WINDOW_MINUTES", default=60)
 # Two-factor sign-in (django-otp): the issuer name authenticator apps show.
 OTP_TOTP_ISSUER = PORTAL_NAME
+# Support staff must have signed in with a second factor to open the support console.
+SUPPORT_REQUIRE_TWO_FACTOR = env.bool("SUPPORT_REQUIRE_TWO_FACTOR", default=True)
 # How long the step between password and code may take.
 TWO_FACTOR_PENDING_SECONDS = env.int("TWO_FACTOR_PENDING_SECONDS", default=300)

@@ -73,7 +73,6 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "fleet.rename_machine": OWNER_ROLES,
     "fleet.delete_machine": ORG_OR_LOCATION_OWNER,
     "fleet.manage_members": ORG_OWNER,
-    "fleet.view_members": ALL_ROLES,
     "fleet.manage_organization": ORG_OWNER,
     "keys.view": ALL_ROLES,
     "keys.manage": OWNER_ROLES,
@@ -93,7 +92,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "support.update_billing_address": frozenset({SUPPORT_AGENT}),
 }
 # Permissions that any grant inside the organization confers on the organization itself.
-ORGANIZATION_SHELL_PERMISSIONS = frozenset({"fleet.view_organization"})
+ORGANIZATION_SHELL_PERMISSIONS = frozenset({"fleet.view_organization", "fleet.view_members"})
 
 
 def _scope_of(obj) -> tuple[uuid.UUID, str | None, uuid.UUID | None]:

@@ -27,21 +27,36 @@ def role_for(scope_type: str, access: str) -> str:
     return owner if access == "owner" else operator
 
 
+class PickerChoiceField(forms.ChoiceField):
+    """A searchable picker's select: its choices are one page of options, for display; any id that the
+    lookup (scoped by fleet.authz) accepts is valid, so a search result beyond the page can be submitted."""
+
+    def __init__(self, *args, **kwargs):
+        self.lookup = None
+        super().__init__(*args, **kwargs)
+
+    def valid_value(self, value) -> bool:
+        return self.lookup is not None and self.lookup(value) is not None
+
+
 class ScopeForm(forms.Form):
     """Where a key's authorization applies: the organization, one location or one machine, and how much."""
 
     scope_type = forms.ChoiceField(label="Scope", choices=ResourceType.choices, widget=forms.RadioSelect)
-    location = forms.ChoiceField(label="Location", required=False)
-    machine = forms.ChoiceField(label="Machine", required=False)
+    location = PickerChoiceField(label="Location", required=False)
+    machine = PickerChoiceField(label="Machine", required=False)
     access = forms.ChoiceField(label="Access", choices=ACCESS_CHOICES, widget=forms.RadioSelect, initial="owner")
 
-    def __init__(self, *args, scope_types, locations, machines, **kwargs):
-        """``locations``: [(id, label)]; ``machines``: [(location label, [(id, label)])] for optgroups."""
+    def __init__(self, *args, scope_types, locations, machines, location_lookup=None, machine_lookup=None, **kwargs):
+        """``locations``: [(id, label)]; ``machines``: [(location label, [(id, label)])] for optgroups;
+        the lookups return the location or machine an id names if the actor may use it, else None."""
         super().__init__(*args, **kwargs)
         self.fields["scope_type"].choices = [c for c in ResourceType.choices if c[0] in scope_types]
         self.fields["scope_type"].initial = next(iter(scope_types), None)
         self.fields["location"].choices = [("", "Choose a location"), *locations]
         self.fields["machine"].choices = [("", "Choose a machine"), *machines]
+        self.fields["location"].lookup = location_lookup
+        self.fields["machine"].lookup = machine_lookup
 
     def clean(self):
         data = super().clean()

@@ -60,9 +60,14 @@ keys = {
     "operator": key(acme, Role.ORGANIZATION_OPERATOR, acme, "org operator"),
     "other": key(globex, Role.ORGANIZATION_OWNER, globex, "globex owner"),
     "deleted": key(acme, Role.ORGANIZATION_OWNER, acme, "deleted"),
+    "expired": key(acme, Role.ORGANIZATION_OWNER, acme, "expired"),
 }
+from datetime import timedelta
+from fleetadmin import clock
 from fleetadmin.keys.models import ApiKey
 k.api_key_delete(actor=SYSTEM, key=ApiKey.objects.get(pk=keys["deleted"]["id"]))
+# No service makes a key that has already expired: age this one as time would.
+ApiKey.objects.filter(pk=keys["expired"]["id"]).update(expires_at=clock.now() - timedelta(hours=1))
 ids = {
     "acme": acme.pk, "hq": hq.pk, "line_a": line_a.pk, "warehouse": warehouse.pk, "arm": arm.pk,
     "forklift": forklift.pk, "globex": globex.pk, "globex_site": globex_site.pk,
