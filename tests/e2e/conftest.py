@@ -183,10 +183,6 @@ def portal_server(tmp_path_factory, request, smtp_session_server) -> Iterator[Po
     else:
         database_url = f"sqlite:///{workdir / 'e2e.sqlite3'}"
 
-    from tests.mailserver import start_smtp_server
-
-    smtp, smtp_controller = start_smtp_server()
-    request.addfinalizer(smtp_controller.stop)
     env = dict(os.environ)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # the server is an ordinary process
     env.update(
@@ -208,14 +204,13 @@ def portal_server(tmp_path_factory, request, smtp_session_server) -> Iterator[Po
         # The demo support account has no authenticator; the console's two-factor rule has its own tests.
         SUPPORT_REQUIRE_TWO_FACTOR="0",
         OIDC_SIGNING_KEYS_FILE=str(workdir / "oidc-keys.json"),  # made by oidc_rotate_key below
-        EMAIL_URL=smtp.url,  # a real SMTP server (tests.mailserver): invitations and resets arrive there
     )
     port = _free_port()
     env["PORTAL_BASE_URL"] = f"http://127.0.0.1:{port}"  # links in mail and in create_organization's output
     server = PortalServer(
         base_url=f"http://127.0.0.1:{port}", env=env, password=DEMO_PASSWORD, log_path=log_path, clock_file=clock_file
     )
-    server.smtp = smtp  # the messages the server sent
+    server.smtp = smtp_session_server  # the messages the server sent
 
     try:
         try:
