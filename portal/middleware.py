@@ -8,18 +8,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from fleetadmin.audit.context import RequestContext, bind_request_context
+from fleetadmin.core.web import client_ip
+from portal.input_boundary import clean_header_text
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The peer address, or the Nth-from-last X-Forwarded-For entry behind N trusted proxies."""
-    proxies = settings.TRUSTED_PROXY_COUNT
-    if proxies:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR") or None
 
 
 class RequestIdMiddleware:
@@ -39,7 +31,7 @@ class RequestIdMiddleware:
         context = RequestContext(
             request_id=request_id,
             ip=client_ip(request),
-            user_agent=request.headers.get("User-Agent", "")[:400],
+            user_agent=clean_header_text(request.headers.get("User-Agent", ""))[:400],
         )
         with bind_request_context(context):
             response = self.get_response(request)

@@ -32,11 +32,15 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # trigram key search on PostgreSQL; inert on SQLite
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "ninja",
     "fleetadmin.accounts",
     "fleetadmin.fleet",
@@ -45,11 +49,16 @@ INSTALLED_APPS = [
     "fleetadmin.keys",
     "fleetadmin.billing",
     "fleetadmin.oauth",
+    "fleetadmin.idp",
+    "oauth2_provider",
     "fleetadmin.api",
+    "fleetadmin.grpc",
 ]
 
 MIDDLEWARE = [
     "portal.middleware.RequestIdMiddleware",
+    # NUL refused or stripped, over-limit bodies 413: before anything reads the request (portal/input_boundary.py).
+    "portal.input_boundary.InputBoundaryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -57,9 +66,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): signed in with a second factor in this session (django-otp).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # "Your sessions" bookkeeping, and the two-factor rules: an organization that requires it, the support console.
+    "fleetadmin.accounts.middleware.AccountSecurityMiddleware",
     # Support staff on a customer page under a ticket-scoped grant: read-only, recorded in its audit log.
     "fleetadmin.support.middleware.SupportAccessMiddleware",
     # django-axes must come last so it sees the outcome of every sign-in.
@@ -130,7 +143,7 @@ AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 # One notion of "client address" for throttling and the audit log.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "portal.middleware.client_ip"
+AXES_CLIENT_IP_CALLABLE = "fleetadmin.core.web.client_ip"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -198,6 +211,14 @@ API_KEY_PEPPER_ID = env.str("API_KEY_PEPPER_ID", default=next(iter(API_KEY_PEPPE
 API_KEY_FAILURE_LIMIT = env.int("API_KEY_FAILURE_LIMIT", default=20)
 API_KEY_FAILURE_WINDOW_SECONDS = env.int("API_KEY_FAILURE_WINDOW_SECONDS", default=300)
 
+# Mail (fleetadmin.core.mail): EMAIL_URL is smtp://user:pass@host:587, smtp+tls://..., smtps://...,
+# or consolemail:// (the default: messages are printed, which is what `make run` wants).
+PORTAL_NAME = env.str("PORTAL_NAME", default="fleetadmin")
+vars().update(env.email("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="fleetadmin <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
 # Test-only: a file holding a clock offset in seconds (see fleetadmin/clock.py). Never set in production.
 FLEETADMIN_CLOCK_OFFSET_FILE = env.str("FLEETADMIN_CLOCK_OFFSET_FILE", default="")
 
@@ -205,3 +226,63 @@ FLEETADMIN_CLOCK_OFFSET_FILE = env.str("FLEETADMIN_CLOCK_OFFSET_FILE", default="
 # an organization, and how long the read-only access it grants lasts.
 SUPPORT_TICKET_PATTERN = env.str("SUPPORT_TICKET_PATTERN", default=r"^[A-Z][A-Z0-9]*-\d+$")
 SUPPORT_GRANT_MINUTES = env.int("SUPPORT_GRANT_MINUTES", default=60)
+
+# The OIDC provider for end users (fleetadmin.idp, on django-oauth-toolkit). Every organization is an
+# issuer at <base>/oidc/<org-id>. id_tokens are signed RS256 with OIDC_RSA_PRIVATE_KEY (one PEM) or the
+# key set in OIDC_SIGNING_KEYS_FILE (kept by `manage.py oidc_rotate_key`); with DEBUG on and neither
+# set, a key file is generated outside the repository's tracked files. DEBUG=0 refuses to start without one.
+OIDC_RSA_PRIVATE_KEY = env.str("OIDC_RSA_PRIVATE_KEY", default="")
+OIDC_SIGNING_KEYS_FILE = env.str("OIDC_SIGNING_KEYS_FILE", default=str(BASE_DIR / ".oidc-keys.json") if DEBUG else "")
+if not DEBUG and not (OIDC_RSA_PRIVATE_KEY or OIDC_SIGNING_KEYS_FILE):
+    raise ImproperlyConfigured(
+        "Set OIDC_RSA_PRIVATE_KEY or OIDC_SIGNING_KEYS_FILE (id_token signing key) when DEBUG=0."
+    )
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth.DotApplication"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "idp.AccessToken"  # noqa: S105 -- a model name
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "idp.RefreshToken"  # noqa: S105 -- a model name
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "idp.IDToken"  # noqa: S105 -- a model name
+OAUTH2_PROVIDER_GRANT_MODEL = "idp.Grant"
+OAUTH2_PROVIDER_DEVICE_GRANT_MODEL = "idp.DeviceGrant"
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OAUTH2_VALIDATOR_CLASS": "fleetadmin.idp.oidc.Validator",
+    "SCOPES": {"openid": "Sign you in", "email": "Your email address", "profile": "Your name"},
+    "DEFAULT_SCOPES": ["openid"],
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OIDC_ACCESS_TOKEN_SECONDS", default=300),
+    "ID_TOKEN_EXPIRE_SECONDS": env.int("OIDC_ID_TOKEN_SECONDS", default=300),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("OIDC_REFRESH_TOKEN_SECONDS", default=30 * 24 * 3600),
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,  # S256 only; "plain" is refused
+    "DEVICE_FLOW_INTERVAL": 5,
+    "PKCE_REQUIRED": True,  # the default; each application's pkce policy decides (idp.oidc.Validator)
+}
+# End-user sign-in throttle: failures per account and per client address within the window, then a lock.
+END_USER_SIGN_IN_FAILURE_LIMIT = env.int("END_USER_SIGN_IN_FAILURE_LIMIT", default=5)
+END_USER_SIGN_IN_WINDOW_SECONDS = env.int("END_USER_SIGN_IN_WINDOW_SECONDS", default=900)
+END_USER_SESSION_COOKIE = "fa_enduser"
+END_USER_SESSION_DAYS = env.int("END_USER_SESSION_DAYS", default=14)
+# Organizations and people (fleetadmin.fleet.members, fleetadmin.accounts).
+# Who may create an organization from the organizations list: "anyone" signed in, or only "staff".
+ORGANIZATION_CREATION = env.str("ORGANIZATION_CREATION", default="anyone")
+if ORGANIZATION_CREATION not in {"anyone", "staff"}:
+    raise ImproperlyConfigured(f"ORGANIZATION_CREATION must be anyone or staff; got {ORGANIZATION_CREATION!r}.")
+# The portal's public address, for links in mail and in create_organization's output
+# (e.g. https://fleet.example.com). Empty: links use the address the request came in on.
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="").rstrip("/")
+INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
+# Password reset and set-password links (create_organization) stay valid this long.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_HOURS", default=24) * 3600
+# Reset requests allowed per client address, and mails per account, per PASSWORD_RESET_WINDOW_MINUTES.
+PASSWORD_RESET_ADDRESS_LIMIT = env.int("PASSWORD_RESET_ADDRESS_LIMIT", default=10)
+PASSWORD_RESET_ACCOUNT_LIMIT = env.int("PASSWORD_RESET_ACCOUNT_LIMIT", default=3)
+PASSWORD_RESET_WINDOW_MINUTES = env.int("PASSWORD_RESET_WINDOW_MINUTES", default=60)
+# Two-factor sign-in (django-otp): the issuer name authenticator apps show.
+OTP_TOTP_ISSUER = PORTAL_NAME
+# Support staff must have signed in with a second factor to open the support console.
+SUPPORT_REQUIRE_TWO_FACTOR = env.bool("SUPPORT_REQUIRE_TWO_FACTOR", default=True)
+# How long the step between password and code may take.
+TWO_FACTOR_PENDING_SECONDS = env.int("TWO_FACTOR_PENDING_SECONDS", default=300)

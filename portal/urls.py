@@ -19,6 +19,7 @@ urlpatterns = [
     path("support/", include("fleetadmin.support.urls")),
     path("orgs/<uuid:org_id>/billing/", include("fleetadmin.billing.urls")),
     path("billing/<uuid:billing_org_id>/", include("fleetadmin.billing.dashboard_urls")),
+    path("oidc/<uuid:org_id>/", include("fleetadmin.idp.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from fleetadmin.accounts.models import SUPPORT_GROUP
+from fleetadmin.fleet import counters
 from fleetadmin.fleet.models import Location, Machine, Membership, Organization, Role
 
 TEST_PASSWORD = "correct-horse-battery"
@@ -22,6 +23,10 @@ class UserFactory(factory.django.DjangoModelFactory):
         if extracted:
             self.is_staff = True
             self.groups.add(Group.objects.get_or_create(name=SUPPORT_GROUP)[0])
+            if create:  # support staff need two-factor sign-in to open the console
+                from django_otp.plugins.otp_totp.models import TOTPDevice
+
+                TOTPDevice.objects.create(user=self, name="Authenticator app", confirmed=True)
         if create:
             self.save()
 
@@ -47,6 +52,7 @@ class LocationFactory(factory.django.DjangoModelFactory):
         parent = kwargs.get("parent")
         location.path = f"{parent.path if parent else '/'}{location.pk.hex}/"
         location.save(force_insert=True)
+        counters.location_added(location)  # the services keep the counters; so do their test shortcuts
         return location
 
 
@@ -57,6 +63,12 @@ class MachineFactory(factory.django.DjangoModelFactory):
     location = factory.SubFactory(LocationFactory)
     organization = factory.LazyAttribute(lambda o: o.location.organization)
     name = factory.Sequence(lambda n: f"machine-{n}")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        machine = super()._create(model_class, *args, **kwargs)
+        counters.machine_added(machine.location)
+        return machine
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):

@@ -68,3 +68,25 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def audit_identity(self) -> ActorIdentity:
         return ActorIdentity(type=ActorType.USER, id=str(self.pk), name=self.email)
+
+
+class UserSession(models.Model):
+    """One signed-in browser of a user, for the "Your sessions" page.
+
+    ``session_key`` is the key of the row in Django's session store, which holds the same secret;
+    it is never shown: the page identifies a session by ``id``.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="browser_sessions")
+    session_key = models.CharField(max_length=64, unique=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-last_seen"]
+        indexes = [models.Index(fields=["user", "-last_seen"], name="accounts_session_user_seen")]
+
+    def __str__(self) -> str:
+        return f"session of {self.user} from {self.ip or 'unknown address'}"

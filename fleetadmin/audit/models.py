@@ -66,6 +66,8 @@ class AuditEvent(models.Model):
             # The actor filter matches names case-insensitively: index UPPER(actor_name), as iexact compiles.
             models.Index(F("organization"), Upper("actor_name"), F("id").desc(), name="audit_org_actor_upper"),
             models.Index(fields=["organization", "target_id", "-id"], name="audit_org_target_id"),
+            # A bare search term matches target names case-insensitively (query.term_q).
+            models.Index(F("organization"), Upper("target_name"), F("id").desc(), name="audit_org_target_upper"),
             models.Index(fields=["organization", "created_at"], name="audit_org_created"),
             models.Index(fields=["request_id"], name="audit_request"),
         ]

@@ -3,6 +3,10 @@
 ``actor:owner@example.com action:keys.api_key.rotate created:>=2026-11-01`` parses to
 the same filters as the form fields, and the filters print back to that line, so
 the filter form, the query box and the URL always say the same thing.
+
+A word without a qualifier (``arm-01``, a pasted id, ``SUP-42``) is a search term: it
+matches an event whose target name or id, actor name or id, ticket or request id equals
+it (names case-insensitively), or whose action starts with it. Each of those has an index.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ QUALIFIERS = {
     "created": None,  # created:>=DATE, created:<=DATE, created:DATE, created:DATE..DATE
 }
 QUERY_HELP = (
-    "Use qualifiers: actor:EMAIL, action:PREFIX, type:TARGET_TYPE, target:ID, ticket:REF, request:ID, "
+    "Type a name, id, email, ticket or action prefix to search, or use qualifiers: "
+    "actor:EMAIL, action:PREFIX, type:TARGET_TYPE, target:ID, ticket:REF, request:ID, "
     "created:>=YYYY-MM-DD (also <=, >, <, =, or FROM..TO)."
 )
 _CREATED = re.compile(r"^(>=|<=|>|<|=)?(\d{4}-\d{2}-\d{2})$")
@@ -39,6 +44,7 @@ class QueryError(ValueError):
 
 @dataclass(frozen=True)
 class AuditFilters:
+    terms: tuple[str, ...] = ()  # bare search terms; every one must match (see term_q)
     actor: str = ""
     action: str = ""
     target_type: str = ""
@@ -52,12 +58,17 @@ class AuditFilters:
     def active(self) -> bool:
         return any(getattr(self, f.name) for f in fields(self))
 
+    @property
+    def by_field(self) -> bool:
+        """Whether a filter beyond bare search terms is set (the page then opens its field form)."""
+        return any(getattr(self, f.name) for f in fields(self) if f.name != "terms")
+
     def merged(self, other: AuditFilters) -> AuditFilters:
         """These filters, with every field that ``other`` sets taking precedence."""
         return replace(self, **{f.name: getattr(other, f.name) for f in fields(other) if getattr(other, f.name)})
 
     def to_query(self) -> str:
-        parts = []
+        parts = [_quote(term) for term in self.terms]
         for qualifier, attribute in QUALIFIERS.items():
             if attribute and getattr(self, attribute):
                 parts.append(f"{qualifier}:{_quote(getattr(self, attribute))}")
@@ -75,6 +86,8 @@ class AuditFilters:
         return re.sub(r"[^A-Za-z0-9._=-]+", "_", text.replace(":", "="))[:120].strip("_")
 
     def apply(self, events: QuerySet) -> QuerySet:
+        for term in self.terms:
+            events = events.filter(term_q(term))
         if self.actor:
             # Each branch has its index: (organization, UPPER(actor_name), id) and
             # (organization, actor_type, actor_id, id), the latter reached through the list of types.
@@ -99,6 +112,20 @@ class AuditFilters:
         return events
 
 
+def term_q(term: str) -> Q:
+    """What a bare term matches. Every branch is an equality or a prefix on an indexed column."""
+    by_actor_id = Q(actor_type__in=ActorType.values, actor_id=term)
+    return (
+        Q(target_id=term)
+        | Q(target_name__iexact=term)  # (organization, UPPER(target_name), id)
+        | Q(actor_name__iexact=term)
+        | by_actor_id
+        | Q(action__startswith=term.lower())
+        | Q(ticket__in={term, term.upper()})
+        | Q(request_id=term)
+    )
+
+
 def _quote(value: str) -> str:
     return shlex.quote(value)  # leaves plain values as they are; protects spaces, quotes and backslashes
 
@@ -117,10 +144,14 @@ def parse_query(query: str) -> AuditFilters:
     except ValueError:
         raise QueryError("The query has an unclosed quote.") from None
     values: dict = {}
+    terms: list[str] = []
     for token in tokens:
         qualifier, colon, value = token.partition(":")
         if not colon:
-            raise QueryError(f"'{token}' has no qualifier. {QUERY_HELP}")
+            if len(token) > 255:
+                raise QueryError("A search term is too long (at most 255 characters).")
+            terms.append(token)
+            continue
         qualifier = qualifier.lower()
         if qualifier not in QUALIFIERS:
             raise QueryError(f"Unknown qualifier '{qualifier}'. {QUERY_HELP}")
@@ -132,7 +163,7 @@ def parse_query(query: str) -> AuditFilters:
             values.update(_created(value))
         else:
             values[QUALIFIERS[qualifier]] = value
-    filters = AuditFilters(**values)
+    filters = AuditFilters(terms=tuple(dict.fromkeys(terms)), **values)
     if filters.since and filters.until and filters.since > filters.until:
         raise QueryError(f"The date range is empty: {filters.since} is after {filters.until}.")
     return filters

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -96,10 +97,15 @@ def object_history(organization_id, target_type: str, target_id, *, limit: int =
 
 def target_urls(events: list[AuditEvent]) -> dict[tuple[str, str], str]:
     """Links to the targets that still exist: one query per target type on the page, whatever its length."""
+    return object_urls((event.target_type, event.target_id) for event in events)
+
+
+def object_urls(pairs) -> dict[tuple[str, str], str]:
+    """{(model label, id): page} for the objects that still exist, one query per model."""
     wanted: dict[str, set[str]] = defaultdict(set)
-    for event in events:
-        if event.target_type and event.target_id:
-            wanted[event.target_type].add(event.target_id)
+    for target_type, target_id in pairs:
+        if target_type and target_id:
+            wanted[target_type].add(target_id)
     urls: dict[tuple[str, str], str] = {}
     for target_type, ids in wanted.items():
         try:
@@ -108,10 +114,14 @@ def target_urls(events: list[AuditEvent]) -> dict[tuple[str, str], str]:
             continue
         if not hasattr(model, "get_absolute_url"):
             continue
-        queryset = model._default_manager.filter(pk__in=ids)
+        queryset = model._default_manager.all()
         if hasattr(model, "deleted_at"):
             queryset = queryset.filter(deleted_at__isnull=True)
-        for obj in queryset:
+        try:
+            found = list(queryset.filter(pk__in=ids))
+        except (ValueError, ValidationError):  # an id that is not of the model's kind links nowhere
+            continue
+        for obj in found:
             urls[(target_type, str(obj.pk))] = obj.get_absolute_url()
     return urls
 

@@ -15,7 +15,7 @@ from django_htmx.http import push_url
 
 from fleetadmin import audit
 from fleetadmin.audit import selectors
-from fleetadmin.audit.diffs import diff_rows
+from fleetadmin.audit.diffs import diff_rows, references
 from fleetadmin.audit.integrity import verify_chain
 from fleetadmin.audit.models import ActorType
 from fleetadmin.audit.query import AuditFilters, QueryError, parse_query
@@ -107,7 +107,9 @@ def audit_log(request: HttpRequest, org_id) -> HttpResponse:
         "can_verify": authz.can(request.user, "audit.verify", organization),
         "actor_types": ActorType,
     }
-    response = render_screen(request, "audit/log.html", context, partial="events", status=400 if error else 200)
+    # htmx swaps the results region with the message in it (200); a whole page says 400.
+    status = 400 if error and not wants_partial(request) else 200
+    response = render_screen(request, "audit/log.html", context, partial="events", status=status)
     if wants_partial(request) and not error:
         push_url(response, canonical)
     return response
@@ -123,7 +125,7 @@ def event_detail(request: HttpRequest, org_id, event_id: int) -> HttpResponse:
         "organization": organization,
         "nav_section": "audit",
         "event": event,
-        "rows": diff_rows(event.changes or {}),
+        "rows": diff_rows(event.changes or {}, selectors.object_urls(references(event.changes or {}))),
         "related": related,
         "links": selectors.target_urls([event, *related]),
     }

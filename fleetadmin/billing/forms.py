@@ -5,8 +5,12 @@ from django.core.exceptions import ValidationError
 
 from fleetadmin.billing import address as addresses
 from fleetadmin.billing.address import Address, AddressError
+from fleetadmin.billing.models import Invoice
 from fleetadmin.billing.money import MAX_AMOUNT, AmountError, format_usd, parse_amount
 from fleetadmin.billing.services import DESCRIPTION_MAX_LENGTH
+
+# The one-time token lands in Invoice.creation_token: bounded like that column.
+FORM_TOKEN_MAX_LENGTH = Invoice._meta.get_field("creation_token").max_length
 
 FILL = "fill"  # the value of the "Fill from pasted address" submit button
 
@@ -87,8 +91,8 @@ class AttachCustomerForm(forms.Form):
     customer_id = forms.CharField(
         label="Customer organization ID",
         max_length=100,
-        help_text="The customer's owner finds it on their organization's overview page. Example: "
-        "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+        help_text="The customer's owner finds it on their organization's overview page; one of its owners then "
+        "accepts the invitation. Example: 1b4e28ba-2fa1-41d2-883f-0016d3cca427",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "class": "mono-input"}),
     )
 
@@ -114,7 +118,7 @@ class ChargeForm(forms.Form):
     )
     subtotal = _amount_field("Subtotal (USD)", f"More than $0.00, at most {format_usd(MAX_AMOUNT)}. Example: 1250.00")
     tax = _amount_field("Tax (USD)", "0 when there is no tax.")
-    form_token = forms.CharField(widget=forms.HiddenInput)
+    form_token = forms.CharField(widget=forms.HiddenInput, max_length=FORM_TOKEN_MAX_LENGTH)
 
     def __init__(self, *args, customer_choices: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)

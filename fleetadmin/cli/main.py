@@ -302,6 +302,80 @@ _key_group(locations, "location", "--location-id", "locations")
 _key_group(machines, "machine", "--machine-id", "machines")
 
 
+# ---- members ------------------------------------------------------------------------------------------
+
+# The roles an invitation or a membership can carry (the server's fleet.members.INVITABLE_ROLES).
+MEMBER_ROLES = ["organization_owner", "organization_operator", "location_owner", "location_operator"]
+
+
+@organizations.group("members")
+def members_group() -> None:
+    """Members of an organization: list, invite, remove, set-role."""
+
+
+def _member_line(m: dict) -> str:
+    scope = f"location {m['location_id']}" if m["location_id"] else "organization"
+    two_factor = "2FA on" if m["two_factor"] else "2FA off"
+    return f"{m['email']} (membership id: {m['id']}): {m['role']} on {scope}, {two_factor}"
+
+
+@command(members_group, "list")
+@click.option("--org-id", required=True, help="Organization id.")
+@click.option("--invitations", is_flag=True, help="Also list pending invitations (owners only).")
+def members_list(org_id: str, invitations: bool, as_json: bool) -> None:
+    """List the organization's members (and, with --invitations, pending invitations)."""
+    api = client()
+    rows = api.get(f"/organizations/{org_id}/members")
+    pending = api.get(f"/organizations/{org_id}/invitations") if invitations else []
+    lines = [_member_line(m) for m in rows] or ["No members."]
+    lines += [
+        f"invited: {i['email']} (invitation id: {i['id']}): {i['role']}, expires {i['expires_at']}" for i in pending
+    ]
+    output({"members": rows, "invitations": pending} if invitations else rows, lines)
+
+
+@command(members_group, "invite")
+@click.option("--org-id", required=True, help="Organization id.")
+@click.option("--email", required=True, help="Who to invite.")
+@click.option("--role", required=True, type=click.Choice(MEMBER_ROLES), help="Their role.")
+@click.option("--location-id", default=None, help="The location, for location_owner and location_operator.")
+def members_invite(org_id: str, email: str, role: str, location_id: str | None, as_json: bool) -> None:
+    """Invite someone by email; the link goes only to their mailbox and expires after 7 days."""
+    body = {"email": email, "role": role}
+    if location_id:
+        body["location_id"] = location_id
+    invitation = client().post(f"/organizations/{org_id}/invitations", body)
+    output(
+        invitation,
+        f"Invited {invitation['email']} as {invitation['role']} (invitation id: {invitation['id']}); "
+        f"the invitation expires {invitation['expires_at']}.",
+    )
+
+
+@command(members_group, "remove")
+@click.option("--org-id", required=True, help="Organization id.")
+@click.option("--membership-id", required=True, help="The membership id (see `members list`).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def members_remove(org_id: str, membership_id: str, yes: bool, as_json: bool) -> None:
+    """Remove a member from the organization (the last owner cannot be removed)."""
+    confirm_word("remove", f"Membership {membership_id} loses its role in organization {org_id}.", yes)
+    client().delete(f"/organizations/{org_id}/members/{membership_id}")
+    output({"removed": membership_id}, f"Removed membership {membership_id}.")
+
+
+@command(members_group, "set-role")
+@click.option("--org-id", required=True, help="Organization id.")
+@click.option("--membership-id", required=True, help="The membership id (see `members list`).")
+@click.option("--role", required=True, type=click.Choice(MEMBER_ROLES), help="The new role.")
+@click.option("--location-id", default=None, help="The location, for location_owner and location_operator.")
+def members_set_role(org_id: str, membership_id: str, role: str, location_id: str | None, as_json: bool) -> None:
+    """Change a member's role or scope (the last owner cannot be demoted)."""
+    member = client().patch(
+        f"/organizations/{org_id}/members/{membership_id}", {"role": role, "location_id": location_id}
+    )
+    output(member, _member_line(member))
+
+
 # ---- auth service, logo, support email ---------------------------------------------------------------
 
 

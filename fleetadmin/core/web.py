@@ -3,12 +3,23 @@
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 
 from fleetadmin.core.forms import ConfirmForm
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The peer address, or the Nth-from-last X-Forwarded-For entry behind N trusted proxies (TRUSTED_PROXY_COUNT)."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR") or None
 
 
 def wants_partial(request: HttpRequest) -> bool:

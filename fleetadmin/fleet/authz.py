@@ -44,6 +44,8 @@ class Grant:
     organization_id: uuid.UUID
     location_path: str | None = None  # set for location roles
     machine_id: uuid.UUID | None = None  # set for machine roles
+    # The organization's "require two-factor" policy, loaded with the membership (no extra query per page).
+    requires_two_factor: bool = False
 
     def covers(self, obj: Organization | Location | Machine) -> bool:
         """True when obj lies entirely inside this grant's scope."""
@@ -71,6 +73,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "fleet.rename_machine": OWNER_ROLES,
     "fleet.delete_machine": ORG_OR_LOCATION_OWNER,
     "fleet.manage_members": ORG_OWNER,
+    "fleet.manage_organization": ORG_OWNER,
     "keys.view": ALL_ROLES,
     "keys.manage": OWNER_ROLES,
     "billing.view": frozenset(ORGANIZATION_ROLES),
@@ -89,7 +92,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "support.update_billing_address": frozenset({SUPPORT_AGENT}),
 }
 # Permissions that any grant inside the organization confers on the organization itself.
-ORGANIZATION_SHELL_PERMISSIONS = frozenset({"fleet.view_organization"})
+ORGANIZATION_SHELL_PERMISSIONS = frozenset({"fleet.view_organization", "fleet.view_members"})
 
 
 def _scope_of(obj) -> tuple[uuid.UUID, str | None, uuid.UUID | None]:
@@ -117,8 +120,9 @@ def grants_for(actor) -> list[Grant]:
                 role=membership.role,
                 organization_id=membership.organization_id,
                 location_path=membership.location.path if membership.location_id else None,
+                requires_two_factor=membership.organization.require_two_factor,
             )
-            for membership in Membership.objects.filter(user=actor).select_related("location")
+            for membership in Membership.objects.filter(user=actor).select_related("location", "organization")
         ]
         actor._fleet_grants = cached
     return cached
@@ -128,9 +132,57 @@ def roles_in(actor, organization: Organization) -> set[str]:
     return {grant.role for grant in grants_for(actor) if grant.touches(organization)}
 
 
+def _may_create_organization(actor) -> bool:
+    """ORGANIZATION_CREATION: "anyone" signed in (the default) or only "staff"; never an API key."""
+    from django.conf import settings
+
+    if not getattr(actor, "is_authenticated", False) or hasattr(actor, "fleet_grants"):
+        return False
+    if settings.ORGANIZATION_CREATION == "staff":
+        return bool(getattr(actor, "is_staff", False))
+    return True
+
+
+def roles_by_organization(actor) -> dict[uuid.UUID, set[str]]:
+    """organization id -> the actor's roles there, in one pass over its grants (for lists of organizations)."""
+    roles: dict[uuid.UUID, set[str]] = {}
+    for grant in grants_for(actor):
+        roles.setdefault(grant.organization_id, set()).add(grant.role)
+    return roles
+
+
+def can_somewhere(actor, permission: str, organization: Organization) -> bool:
+    """May the actor exercise the permission on anything in the organization? One answer from the grants.
+
+    "Show the Create button", "offer an Add form": no walk of the organization's tree, whatever its size.
+    """
+    if actor is SYSTEM:
+        return True
+    allowed = PERMISSIONS[permission]
+    return any(grant.role in allowed and grant.touches(organization) for grant in grants_for(actor))
+
+
+def location_paths_allowed(actor, permission: str, organization: Organization) -> list[str] | None:
+    """None when the permission holds on the whole organization, else the subtrees it holds on (maybe none)."""
+    if actor is SYSTEM:
+        return None
+    allowed = PERMISSIONS[permission]
+    grants = [g for g in grants_for(actor) if g.touches(organization) and g.role in allowed]
+    if any(g.role in ORGANIZATION_ROLES for g in grants):
+        return None
+    return [g.location_path for g in grants if g.role in LOCATION_ROLES and g.location_path]
+
+
+def machine_ids_allowed(actor, permission: str, organization: Organization) -> list[uuid.UUID]:
+    allowed = PERMISSIONS[permission]
+    return [g.machine_id for g in grants_for(actor) if g.touches(organization) and g.role in allowed and g.machine_id]
+
+
 def can(actor, permission: str, obj) -> bool:
     if actor is SYSTEM:
         return True
+    if permission == "fleet.create_organization":  # not about an existing object: obj is ignored
+        return _may_create_organization(actor)
     parts = getattr(obj, "authz_parts", None)
     if parts is not None:  # a composite object (an API key): the actor must cover every part
         return all(can(actor, permission, part) for part in parts())

@@ -11,26 +11,76 @@ def _name_field(label: str) -> forms.CharField:
     )
 
 
+# The location fields take an id: the page offers a searchable picker (a page of options, more on demand),
+# never the whole tree, and the view resolves the id through the viewer's scope.
+_LOCATION_ERRORS = {"invalid": "Choose a location from the list."}
+
+
 class LocationCreateForm(forms.Form):
     name = _name_field("Location name")
-    parent = forms.ChoiceField(label="Inside", required=False)
+    parent = forms.UUIDField(label="Inside", required=False, error_messages=_LOCATION_ERRORS)
 
-    def __init__(self, *args, parent_choices: list[tuple[str, str]], **kwargs):
+    def __init__(self, *args, **kwargs):
         # Both add forms share the overview page: give their ids distinct prefixes.
         kwargs.setdefault("auto_id", "location_%s")
         super().__init__(*args, **kwargs)
-        self.fields["parent"].choices = [("", "— Top level —"), *parent_choices]
 
 
 class MachineCreateForm(forms.Form):
     name = _name_field("Machine name")
-    location = forms.ChoiceField(label="Location")
+    location = forms.UUIDField(
+        label="Location", error_messages={**_LOCATION_ERRORS, "required": "Choose the machine's location."}
+    )
 
-    def __init__(self, *args, location_choices: list[tuple[str, str]], **kwargs):
+    def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "machine_%s")
         super().__init__(*args, **kwargs)
-        self.fields["location"].choices = location_choices
 
 
 class RenameForm(forms.Form):
     name = _name_field("New name")
+
+
+class OrganizationForm(forms.Form):
+    name = _name_field("Organization name")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].error_messages["required"] = "Enter an organization name; it cannot be empty."
+
+
+class OrganizationDeleteForm(forms.Form):
+    confirm_name = forms.CharField(
+        label="Type the organization's name to confirm",
+        max_length=NAME_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
+class TwoFactorPolicyForm(forms.Form):
+    require_two_factor = forms.BooleanField(
+        label="Require two-factor sign-in",
+        required=False,
+        help_text="Members without an authenticator app are sent to set one up before they can open the organization.",
+    )
+
+
+class MemberRoleForm(forms.Form):
+    """Role and scope, for an invitation or a membership change. Choices come from the members service."""
+
+    role = forms.ChoiceField(label="Role")
+    location_id = forms.ChoiceField(
+        label="Location", required=False, help_text="Only for the location roles: the location (and what is under it)."
+    )
+
+    def __init__(self, *args, role_choices, location_choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = role_choices
+        self.fields["location_id"].choices = [("", "— Whole organization —"), *location_choices]
+
+
+class InviteForm(MemberRoleForm):
+    email = forms.EmailField(
+        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off", "spellcheck": "false"})
+    )
+    field_order = ["email", "role", "location_id"]

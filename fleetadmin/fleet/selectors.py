@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from fleetadmin.core.actors import SYSTEM
@@ -72,15 +75,20 @@ def get_machine_for(actor, organization: Organization, machine_id) -> Machine:
 
 
 def organizations_with_counts(actor) -> QuerySet[Organization]:
-    """The actor's organizations with location and machine counts, for the organizations list."""
-    return (
-        visible_organizations(actor)
-        .annotate(
-            location_count=Count("locations", distinct=True),
-            machine_count=Count("machines", distinct=True),
-        )
-        .order_by("name", "id")
-    )
+    """The actor's organizations for the organizations list; their counts are maintained columns, not a join."""
+    return visible_organizations(actor).order_by("name", "id")
+
+
+# ---- the lazy tree ---------------------------------------------------------------------------------
+#
+# The overview never loads the whole organization. It shows one level (the viewer's top-level locations,
+# or one location's sub-locations and machines), a page at a time by keyset over (name, id), and fills
+# in whole subtrees only while they fit in TREE_BUDGET rows, so a small fleet opens fully expanded and a
+# large one opens collapsed. Sizes come from the maintained counters, so deciding costs no query.
+
+TREE_PAGE = 100  # rows per keyset page of one level
+TREE_BUDGET = 100  # rows of expanded subtrees a response may add on top of its page
+SEARCH_LIMIT = 25  # matches of each kind a search shows
 
 
 @dataclass
@@ -88,65 +96,184 @@ class TreeNode:
     location: Location
     children: list[TreeNode] = field(default_factory=list)
     machines: list[Machine] = field(default_factory=list)
-    can_rename: bool = False
-    can_delete: bool = False
-    can_add_machine: bool = False
+    expanded: bool = False  # children and machines are all loaded here (else: expand on demand)
+    more_children: str | None = None  # keyset cursor of the next page of children, when loaded lazily
+    more_machines: str | None = None
 
     @property
     def machine_count(self) -> int:
-        return len(self.machines) + sum(child.machine_count for child in self.children)
+        return self.location.subtree_machine_count
 
 
 @dataclass
-class MachineRow:
-    machine: Machine
-    can_rename: bool = False
-    can_delete: bool = False
+class TreeLevel:
+    """One level of the tree as a response shows it: nodes (some expanded), machines, cursors of the rest."""
+
+    nodes: list[TreeNode]
+    machines: list[Machine]
+    more_nodes: str | None = None
+    more_machines: str | None = None
 
 
-def organization_tree(actor, organization: Organization) -> list[TreeNode]:
-    """The visible locations as a forest with their machines, in two queries whatever the size."""
-    locations = list(visible_locations(actor, organization).order_by("name", "id"))
-    machines = list(visible_machines(actor, organization).order_by("name", "id"))
-    nodes = {
-        loc.pk: TreeNode(
-            location=loc,
-            can_rename=authz.can(actor, "fleet.rename_location", loc),
-            can_delete=authz.can(actor, "fleet.delete_location", loc),
-            can_add_machine=authz.can(actor, "fleet.add_machine", loc),
-        )
-        for loc in locations
-    }
-    roots: list[TreeNode] = []
-    for loc in locations:
-        parent = nodes.get(loc.parent_id)
-        (parent.children if parent else roots).append(nodes[loc.pk])
-    for machine in machines:
-        node = nodes.get(machine.location_id)
-        if node is None:  # a machine-scoped grant: show its location as the machine's context
-            node = nodes[machine.location_id] = TreeNode(location=machine.location)
-            roots.append(node)
-        node.machines.append(
-            MachineRow(
-                machine=machine,
-                can_rename=authz.can(actor, "fleet.rename_machine", machine),
-                can_delete=authz.can(actor, "fleet.delete_machine", machine),
-            )
-        )
-    return roots
+def encode_name_cursor(obj) -> str:
+    return base64.urlsafe_b64encode(f"{obj.name}\x1f{obj.pk}".encode()).decode().rstrip("=")
 
 
-def flatten_tree(roots: list[TreeNode]) -> list[tuple[int, TreeNode]]:
-    """(depth, node) pairs in display order, for pickers."""
-    flat: list[tuple[int, TreeNode]] = []
+def _after_name(queryset: QuerySet, cursor: str) -> QuerySet:
+    """Rows after the cursor in (name, id) order; a malformed cursor means the first page."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        name, _, pk = raw.rpartition("\x1f")
+        pk = uuid.UUID(pk)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return queryset
+    return queryset.filter(Q(name__gt=name) | Q(name=name, pk__gt=pk))
 
-    def walk(nodes: list[TreeNode], depth: int) -> None:
-        for node in nodes:
-            flat.append((depth, node))
-            walk(node.children, depth + 1)
 
-    walk(roots, 0)
-    return flat
+def _page(queryset: QuerySet, cursor: str = "", size: int = TREE_PAGE) -> tuple[list, str | None]:
+    if cursor:
+        queryset = _after_name(queryset, cursor)
+    rows = list(queryset.order_by("name", "id")[: size + 1])
+    more = encode_name_cursor(rows[size - 1]) if len(rows) > size else None
+    return rows[:size], more
+
+
+def _top_locations(actor, organization: Organization) -> QuerySet[Location]:
+    """The viewer's top level: the organization's root locations, or the roots of its location grants."""
+    locations = Location.objects.filter(organization=organization)
+    paths = None if actor is SYSTEM else authz.location_paths_visible_to(actor, organization)
+    if paths is None:
+        return locations.filter(parent=None)
+    # A grant nested inside another grant of the same viewer is not a separate root.
+    roots = [p for p in paths if not any(p != q and p.startswith(q) for q in paths)]
+    return locations.filter(path__in=roots)
+
+
+def _expand(nodes: list[TreeNode], budget: int) -> None:
+    """Load whole subtrees of the nodes that fit in the budget, in two queries for all of them."""
+    chosen = []
+    for node in nodes:
+        size = node.location.descendant_count + node.location.subtree_machine_count
+        if size and size <= budget:
+            chosen.append(node)
+            budget -= size
+        elif not size:
+            node.expanded = True  # nothing under it
+    if not chosen:
+        return
+    scope = Q(pk__in=[])
+    for node in chosen:
+        scope |= Q(path__startswith=node.location.path)
+    below = [loc for loc in Location.objects.filter(scope, organization_id=chosen[0].location.organization_id)]
+    by_id = {node.location.pk: node for node in chosen}
+    for loc in sorted(below, key=lambda loc: (loc.depth, loc.name, str(loc.pk))):
+        if loc.pk not in by_id:
+            by_id[loc.pk] = TreeNode(location=loc, expanded=True)
+            by_id[loc.parent_id].children.append(by_id[loc.pk])
+    for machine in Machine.objects.filter(location_id__in=list(by_id)).order_by("name", "id"):
+        machine.location = by_id[machine.location_id].location
+        by_id[machine.location_id].machines.append(machine)
+    for node in chosen:
+        node.expanded = True
+
+
+def tree_top(actor, organization: Organization, cursor: str = "") -> TreeLevel:
+    """The overview's first level: a page of top-level locations, small subtrees already expanded."""
+    locations, more = _page(_top_locations(actor, organization), cursor)
+    nodes = [TreeNode(location=loc) for loc in locations]
+    _expand(nodes, TREE_BUDGET)
+    return TreeLevel(nodes=nodes, machines=[], more_nodes=more)
+
+
+def tree_below(location: Location, *, locations_after: str = "", machines_after: str = "", only: str = "") -> TreeLevel:
+    """What is directly inside a (visible) location: a page of sub-locations and a page of machines.
+
+    ``only`` ("locations" or "machines") answers a "show more" of one list, without the other.
+    """
+    nodes, more_nodes, machines, more_machines = [], None, [], None
+    if only != "machines":
+        children, more_nodes = _page(Location.objects.filter(parent=location), locations_after)
+        nodes = [TreeNode(location=loc) for loc in children]
+    if only != "locations":
+        machines, more_machines = _page(Machine.objects.filter(location=location), machines_after)
+        for machine in machines:
+            machine.location = location
+    _expand(nodes, TREE_BUDGET - len(machines))
+    return TreeLevel(nodes=nodes, machines=machines, more_nodes=more_nodes, more_machines=more_machines)
+
+
+def tree_totals(actor, organization: Organization) -> tuple[int, int]:
+    """(locations, machines) the viewer sees, from the maintained counters."""
+    if actor is SYSTEM or authz.location_paths_visible_to(actor, organization) is None:
+        return organization.location_count, organization.machine_count
+    roots = list(_top_locations(actor, organization).only("descendant_count", "subtree_machine_count"))
+    return sum(r.descendant_count + 1 for r in roots), sum(r.subtree_machine_count for r in roots)
+
+
+def ancestors_of(location: Location) -> list[Location]:
+    """The chain above a location, top first, in one query."""
+    ids = location.ancestor_ids
+    found = {str(loc.pk.hex): loc for loc in Location.objects.filter(pk__in=[uuid.UUID(i) for i in ids])}
+    return [found[i] for i in ids if i in found]
+
+
+def _name_or_id(query: str) -> Q:
+    try:
+        return Q(pk=uuid.UUID(query))
+    except ValueError:
+        return Q(name__istartswith=query)
+
+
+def search_tree(actor, organization: Organization, query: str) -> tuple[list[Location], list[Machine]]:
+    """Locations and machines whose name starts with the query (any case) or whose id it is.
+
+    Served on PostgreSQL by the (organization_id, UPPER(name) text_pattern_ops) indexes.
+    """
+    match = _name_or_id(query)
+    locations = list(visible_locations(actor, organization).filter(match).order_by("name", "id")[:SEARCH_LIMIT])
+    machines = list(visible_machines(actor, organization).filter(match).order_by("name", "id")[:SEARCH_LIMIT])
+    return locations, machines
+
+
+def location_options(
+    actor, organization: Organization, permission: str, *, query: str = "", cursor: str = "", size: int = 50
+) -> tuple[list[Location], str | None]:
+    """Locations the actor may exercise the permission on, for a searchable picker: a keyset page by name."""
+    paths = authz.location_paths_allowed(actor, permission, organization)
+    locations = Location.objects.filter(organization=organization)
+    if paths is not None:
+        scope = Q(pk__in=[])
+        for path in paths:
+            scope |= Q(path__startswith=path)
+        locations = locations.filter(scope)
+    if query:
+        locations = locations.filter(_name_or_id(query))
+    return _page(locations, cursor, size)
+
+
+def machine_options(
+    actor,
+    organization: Organization,
+    permission: str,
+    *,
+    query: str = "",
+    location: Location | None = None,
+    cursor: str = "",
+    size: int = 50,
+) -> tuple[list[Machine], str | None]:
+    """Machines the actor may exercise the permission on (optionally in one location), a keyset page by name."""
+    paths = authz.location_paths_allowed(actor, permission, organization)
+    machines = Machine.objects.filter(organization=organization).select_related("location")
+    if paths is not None:
+        scope = Q(pk__in=authz.machine_ids_allowed(actor, permission, organization))
+        for path in paths:
+            scope |= Q(location__path__startswith=path)
+        machines = machines.filter(scope)
+    if location is not None:
+        machines = machines.filter(location=location)
+    if query:
+        machines = machines.filter(_name_or_id(query))
+    return _page(machines, cursor, size)
 
 
 def find_location_for(actor, location_id) -> Location:
@@ -165,3 +292,69 @@ def find_machine_for(actor, machine_id) -> Machine:
         raise Http404("No such machine.")
     organization = get_organization_for(actor, machine.organization_id)
     return get_machine_for(actor, organization, machine_id)
+
+
+# ---- people -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class MemberRow:
+    membership: object
+    two_factor: bool
+
+
+def organization_members(actor, organization: Organization) -> list[MemberRow]:
+    """Everyone with a role in the organization, owners first, with their two-factor status (three queries)."""
+    from fleetadmin.accounts.two_factor import users_with_two_factor
+    from fleetadmin.fleet.models import Membership, Role
+
+    authz.require(actor, "fleet.view_members", organization)
+    order = {
+        Role.ORGANIZATION_OWNER: 0,
+        Role.ORGANIZATION_OPERATOR: 1,
+        Role.LOCATION_OWNER: 2,
+        Role.LOCATION_OPERATOR: 3,
+    }
+    memberships = list(
+        Membership.objects.filter(organization=organization).select_related("user", "location", "invited_by")
+    )
+    memberships.sort(key=lambda m: (order.get(m.role, 9), m.user.email, m.location.name if m.location else ""))
+    with_2fa = users_with_two_factor({m.user_id for m in memberships})
+    return [MemberRow(m, m.user_id in with_2fa) for m in memberships]
+
+
+def pending_invitations(actor, organization: Organization):
+    from fleetadmin import clock
+    from fleetadmin.fleet.models import Invitation
+
+    authz.require(actor, "fleet.view_members", organization)
+    return (
+        Invitation.objects.filter(organization=organization)
+        .pending(clock.now())
+        .select_related("location", "invited_by")
+        .order_by("-created_at")
+    )
+
+
+def get_membership_for(actor, organization: Organization, membership_id):
+    from fleetadmin.fleet.models import Membership
+
+    authz.require(actor, "fleet.view_members", organization)
+    try:
+        return Membership.objects.select_related("user", "location", "organization").get(
+            organization=organization, pk=membership_id
+        )
+    except (Membership.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such member.") from None
+
+
+def get_invitation_for(actor, organization: Organization, invitation_id):
+    from fleetadmin.fleet.models import Invitation
+
+    authz.require(actor, "fleet.view_members", organization)
+    try:
+        return Invitation.objects.select_related("organization", "location", "invited_by").get(
+            organization=organization, pk=invitation_id
+        )
+    except (Invitation.DoesNotExist, ValueError, TypeError, ValidationError):
+        raise Http404("No such invitation.") from None

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from fleetadmin import audit
 from fleetadmin.audit.services import diff
-from fleetadmin.fleet import authz
+from fleetadmin.fleet import authz, counters
 from fleetadmin.fleet.models import (
     LOCATION_ROLES,
     ORGANIZATION_ROLES,
@@ -104,6 +104,7 @@ def location_create(*, actor, organization: Organization, name: str, parent: Loc
     location = Location(organization=organization, parent=parent, name=name)
     location.path = f"{parent.path if parent else '/'}{location.pk.hex}/"
     location.save(force_insert=True)
+    counters.location_added(location)
     audit.record(
         actor=actor,
         action="fleet.location.create",
@@ -155,6 +156,7 @@ def location_delete(*, actor, location: Location) -> None:
         changes={"before": {"name": location.name, "parent": location.parent.name if location.parent else None}},
     )
     location.delete()
+    counters.location_removed(location)
 
 
 @transaction.atomic
@@ -163,6 +165,7 @@ def machine_create(*, actor, location: Location, name: str) -> Machine:
     name = clean_name(name, what="machine name")
     _ensure_unique_machine_name(location, name)
     machine = Machine.objects.create(organization_id=location.organization_id, location=location, name=name)
+    counters.machine_added(location)
     audit.record(
         actor=actor,
         action="fleet.machine.create",
@@ -204,3 +207,4 @@ def machine_delete(*, actor, machine: Machine) -> None:
         changes={"before": {"name": machine.name, "location": machine.location.name}},
     )
     machine.delete()
+    counters.machine_removed(machine.location)

@@ -3,15 +3,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import retarget
+from django_htmx.http import HttpResponseClientRefresh, retarget
 
 from fleetadmin.audit.selectors import recent_events_for_organization
 from fleetadmin.core.web import render_screen, wants_partial
@@ -40,35 +41,143 @@ def organization_list(request: HttpRequest) -> HttpResponse:
     organizations = selectors.organizations_with_counts(request.user)
     if query:
         organizations = organizations.filter(name__icontains=query)
-    rows = [{"organization": org, "roles": sorted(authz.roles_in(request.user, org))} for org in organizations]
+    roles = authz.roles_by_organization(request.user)
+    rows = [{"organization": org, "roles": sorted(roles.get(org.pk, ()))} for org in organizations]
     return render_screen(request, "fleet/org_list.html", {"rows": rows, "query": query}, partial="results")
+
+
+# ---- the lazy tree ---------------------------------------------------------------------------------
+
+_PLACEHOLDER = "00000000-0000-4000-8000-000000000000"
+
+
+class UrlPatterns:
+    """Each named URL reversed once per response; rows fill in their id with a string replace."""
+
+    def __init__(self, organization: Organization):
+        self.organization = organization
+        self._patterns: dict[str, str] = {}
+
+    def __call__(self, name: str, obj_id) -> str:
+        pattern = self._patterns.get(name)
+        if pattern is None:
+            pattern = self._patterns[name] = reverse(name, args=[self.organization.pk, _PLACEHOLDER])
+        return pattern.replace(_PLACEHOLDER, str(obj_id))
+
+
+@dataclass
+class TreeRow:
+    """One line of the tree in display order; ``closes`` ends that many open sub-lists after it."""
+
+    kind: str  # "location", "machine", "more-locations", "more-machines"
+    obj: Any = None
+    node: selectors.TreeNode | None = None
+    opens: bool = False
+    closes: range = range(0)
+    url: str = ""  # more-*: the next page; location: its contents on demand
+    rename_url: str = ""
+    delete_url: str = ""
+    history_url: str = ""
+    can_rename: bool = False
+    can_delete: bool = False
+
+
+def _tree_rows(user, organization: Organization, level: selectors.TreeLevel, parent: Location | None) -> list[TreeRow]:
+    urls = UrlPatterns(organization)
+    history = reverse("audit:log", args=[organization.pk]) + "?q=target:"
+    rows: list[TreeRow] = []
+
+    def machine_row(machine: Machine) -> TreeRow:
+        return TreeRow(
+            kind="machine",
+            obj=machine,
+            rename_url=urls("fleet:machine_rename", machine.pk),
+            delete_url=urls("fleet:machine_delete", machine.pk),
+            history_url=f"{history}{machine.pk}",
+            can_rename=authz.can(user, "fleet.rename_machine", machine),
+            can_delete=authz.can(user, "fleet.delete_machine", machine),
+        )
+
+    def node_rows(node: selectors.TreeNode) -> None:
+        location = node.location
+        opens = node.expanded and location.has_contents
+        rows.append(
+            TreeRow(
+                kind="location",
+                obj=location,
+                node=node,
+                opens=opens,
+                url=urls("fleet:location", location.pk),
+                rename_url=urls("fleet:location_rename", location.pk),
+                delete_url=urls("fleet:location_delete", location.pk),
+                history_url=f"{history}{location.pk}",
+                can_rename=authz.can(user, "fleet.rename_location", location),
+                can_delete=authz.can(user, "fleet.delete_location", location),
+            )
+        )
+        if opens:
+            start = len(rows)
+            rows.extend(machine_row(machine) for machine in node.machines)
+            for child in node.children:
+                node_rows(child)
+            last = rows[-1] if len(rows) > start else rows[start - 1]
+            last.closes = range(len(last.closes) + 1)
+
+    level_url = urls("fleet:location", parent.pk) if parent else reverse("fleet:organization", args=[organization.pk])
+    rows.extend(machine_row(machine) for machine in level.machines)
+    if level.more_machines:
+        more = f"{level_url}?only=machines&machines_after={level.more_machines}"
+        rows.append(TreeRow(kind="more-machines", url=more))
+    for node in level.nodes:
+        node_rows(node)
+    if level.more_nodes:
+        param = "locations_after" if parent else "after"
+        rows.append(TreeRow(kind="more-locations", url=f"{level_url}?only=locations&{param}={level.more_nodes}"))
+    return rows
+
+
+def _picker_options(user, organization: Organization, permission: str, query: str = "") -> list[tuple[str, str]]:
+    locations, _ = selectors.location_options(user, organization, permission, query=query, size=PICKER_SIZE)
+    return [(str(loc.pk), loc.name) for loc in locations]
+
+
+PICKER_SIZE = 50
 
 
 def _overview_context(request: HttpRequest, organization: Organization, **forms: Any) -> dict[str, Any]:
     user = request.user
-    tree = selectors.organization_tree(user, organization)
-    flat = selectors.flatten_tree(tree)
-    indent = "\u2003"
+    query = request.GET.get("q", "").strip()[:100] if request.method == "GET" else ""
+    level = selectors.tree_top(user, organization, cursor=request.GET.get("after", ""))
+    location_count, machine_total = selectors.tree_totals(user, organization)
     can_add_location = authz.can(user, "fleet.add_location", organization)
-    parent_choices = [(str(node.location.pk), indent * depth + node.location.name) for depth, node in flat]
-    machine_choices = [
-        (str(node.location.pk), indent * depth + node.location.name) for depth, node in flat if node.can_add_machine
-    ]
+    can_add_machine = authz.can_somewhere(user, "fleet.add_machine", organization)
     can_view_log = authz.can(user, "audit.view_log", organization)
-    return {
+    parent_options = _picker_options(user, organization, "fleet.add_location") if can_add_location else []
+    if can_add_location and authz.location_paths_allowed(user, "fleet.add_machine", organization) is None:
+        machine_location_options = parent_options  # the same list: one query for both pickers
+    else:
+        machine_location_options = _picker_options(user, organization, "fleet.add_machine") if can_add_machine else []
+    context = {
         "organization": organization,
-        "tree": tree,
-        "location_count": len(flat),
-        "machine_total": sum(node.machine_count for node in tree),
+        "rows": _tree_rows(user, organization, level, None),
+        "has_tree": bool(level.nodes),
+        "location_count": location_count,
+        "machine_total": machine_total,
+        "query": query,
         "can_add_location": can_add_location,
-        "can_add_machine": bool(machine_choices),
-        "location_form": forms.get("location_form") or LocationCreateForm(parent_choices=parent_choices),
-        "machine_form": forms.get("machine_form") or MachineCreateForm(location_choices=machine_choices),
+        "can_add_machine": can_add_machine,
+        "location_form": forms.get("location_form") or LocationCreateForm(),
+        "machine_form": forms.get("machine_form") or MachineCreateForm(),
+        "parent_options": parent_options,
+        "machine_location_options": machine_location_options,
         "can_view_log": can_view_log,
         "activity": list(recent_events_for_organization(organization)) if can_view_log else [],
         "highlight": forms.get("highlight"),
         "nav_section": "overview",
     }
+    if query:
+        context["found_locations"], context["found_machines"] = selectors.search_tree(user, organization, query)
+    return context
 
 
 def _panel_response(request: HttpRequest, organization: Organization, *, status: int = 200, **extra) -> HttpResponse:
@@ -81,6 +190,10 @@ def _panel_response(request: HttpRequest, organization: Organization, *, status:
 def _after_write(request: HttpRequest, organization: Organization, highlight=None) -> HttpResponse:
     """htmx: the refreshed panel (plus activity and messages out of band). Otherwise: back to the overview."""
     if wants_partial(request):
+        overview = reverse("fleet:organization", args=[organization.pk])
+        current = urlsplit(request.htmx.current_url or "").path
+        if current and current != overview:  # written from a location's own page: reload that page
+            return HttpResponseClientRefresh()
         return retarget(_panel_response(request, organization, highlight=highlight), "#fleet-panel")
     return redirect("fleet:organization", org_id=organization.pk)
 
@@ -89,7 +202,61 @@ def _after_write(request: HttpRequest, organization: Organization, highlight=Non
 @require_GET
 def organization_overview(request: HttpRequest, org_id) -> HttpResponse:
     organization = selectors.get_organization_for(request.user, org_id)
+    if request.GET.get("only") == "locations" and wants_partial(request):  # "show more" top-level locations
+        level = selectors.tree_top(request.user, organization, cursor=request.GET.get("after", ""))
+        context = {"rows": _tree_rows(request.user, organization, level, None), "organization": organization}
+        return render_screen(request, OVERVIEW, context, partial="tree-rows")
     return _panel_response(request, organization)
+
+
+@login_required
+@require_GET
+def location_detail(request: HttpRequest, org_id, location_id) -> HttpResponse:
+    """A location's contents: what htmx loads when a node expands, and a page of its own without JavaScript."""
+    user = request.user
+    organization = selectors.get_organization_for(user, org_id)
+    location = selectors.get_location_for(user, organization, location_id)
+    only = request.GET.get("only", "")
+    level = selectors.tree_below(
+        location,
+        locations_after=request.GET.get("locations_after", ""),
+        machines_after=request.GET.get("machines_after", ""),
+        only=only if only in {"locations", "machines"} else "",
+    )
+    can_add_location = authz.can(user, "fleet.add_location", location)
+    can_add_machine = authz.can(user, "fleet.add_machine", location)
+    context = {
+        "organization": organization,
+        "location": location,
+        "rows": _tree_rows(user, organization, level, location),
+        "can_view_log": authz.can(user, "audit.view_log", organization),
+        "can_add_location": can_add_location,
+        "can_add_machine": can_add_machine,
+        "location_form": LocationCreateForm(initial={"parent": location.pk}),
+        "machine_form": MachineCreateForm(initial={"location": location.pk}),
+        "nav_section": "overview",
+    }
+    if wants_partial(request):
+        return render_screen(request, OVERVIEW, context, partial="tree-rows" if only else "tree-children")
+    context["ancestors"] = selectors.ancestors_of(location)
+    return render_screen(request, "fleet/location.html", context)
+
+
+@login_required
+@require_GET
+def location_picker(request: HttpRequest, org_id) -> HttpResponse:
+    """<option>s for a searchable location picker: the first page of matches the viewer may use."""
+    user = request.user
+    organization = selectors.get_organization_for(user, org_id)
+    permission = PICKER_PERMISSIONS.get(request.GET.get("for", ""))
+    if permission is None:
+        raise Http404("Unknown picker.")
+    options = _picker_options(user, organization, permission, request.GET.get("q", "").strip()[:100])
+    context = {"options": options, "blank": permission == "fleet.add_location"}
+    return render_screen(request, "fleet/_options.html", context)
+
+
+PICKER_PERMISSIONS = {"parent": "fleet.add_location", "machine": "fleet.add_machine"}
 
 
 @login_required
@@ -97,7 +264,20 @@ def organization_overview(request: HttpRequest, org_id) -> HttpResponse:
 def organization_activity(request: HttpRequest, org_id) -> HttpResponse:
     organization = selectors.get_organization_for(request.user, org_id)
     authz.require(request.user, "audit.view_log", organization)
-    return render_screen(request, OVERVIEW, _overview_context(request, organization), partial="activity")
+    context = {"organization": organization, "activity": list(recent_events_for_organization(organization))}
+    return render_screen(request, OVERVIEW, context, partial="activity")
+
+
+def _chosen_location(user, organization: Organization, form, field: str) -> Location | None:
+    """The location a form names, if the user sees it; otherwise a field error (and None)."""
+    location_id = form.cleaned_data.get(field)
+    if not location_id:
+        return None
+    try:
+        return selectors.get_location_for(user, organization, location_id)
+    except Http404:
+        form.add_error(field, "Choose one of the locations offered; this one is not in your part of the fleet.")
+        return None
 
 
 @login_required
@@ -106,20 +286,19 @@ def location_create(request: HttpRequest, org_id) -> HttpResponse:
     user = request.user
     organization = selectors.get_organization_for(user, org_id)
     authz.require(user, "fleet.add_location", organization)
-    context = _overview_context(request, organization)
-    form = LocationCreateForm(request.POST, parent_choices=context["location_form"].fields["parent"].choices[1:])
+    form = LocationCreateForm(request.POST)
     if form.is_valid():
-        parent_id = form.cleaned_data["parent"]
-        parent = selectors.get_location_for(user, organization, parent_id) if parent_id else None
-        try:
-            location = services.location_create(
-                actor=user, organization=organization, name=form.cleaned_data["name"], parent=parent
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, f"Location “{location.name}” created.")
-            return _after_write(request, organization, highlight=location.pk)
+        parent = _chosen_location(user, organization, form, "parent")
+        if not form.errors:
+            try:
+                location = services.location_create(
+                    actor=user, organization=organization, name=form.cleaned_data["name"], parent=parent
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, f"Location “{location.name}” created.")
+                return _after_write(request, organization, highlight=location.pk)
     return _panel_response(request, organization, location_form=form, status=422)
 
 
@@ -128,19 +307,21 @@ def location_create(request: HttpRequest, org_id) -> HttpResponse:
 def machine_create(request: HttpRequest, org_id) -> HttpResponse:
     user = request.user
     organization = selectors.get_organization_for(user, org_id)
-    context = _overview_context(request, organization)
-    if not context["can_add_machine"]:
+    if not authz.can_somewhere(user, "fleet.add_machine", organization):
         raise PermissionDenied("You cannot add machines in this organization.")
-    form = MachineCreateForm(request.POST, location_choices=context["machine_form"].fields["location"].choices)
+    form = MachineCreateForm(request.POST)
     if form.is_valid():
-        location = selectors.get_location_for(user, organization, form.cleaned_data["location"])
-        try:
-            machine = services.machine_create(actor=user, location=location, name=form.cleaned_data["name"])
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, f"Machine “{machine.name}” added to {location.name}.")
-            return _after_write(request, organization, highlight=machine.pk)
+        location = _chosen_location(user, organization, form, "location")
+        if location is not None:
+            try:
+                machine = services.machine_create(actor=user, location=location, name=form.cleaned_data["name"])
+            except ValidationError as error:
+                form.add_error(None, error)
+            except PermissionDenied:
+                form.add_error("location", f"You cannot add machines in {location.name}; choose one of yours.")
+            else:
+                messages.success(request, f"Machine “{machine.name}” added to {location.name}.")
+                return _after_write(request, organization, highlight=machine.pk)
     return _panel_response(request, organization, machine_form=form, status=422)
 
 

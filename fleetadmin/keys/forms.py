@@ -3,8 +3,11 @@ from datetime import UTC, datetime, time, timedelta
 from django import forms
 from django.utils import timezone
 
-from fleetadmin.keys.models import ROLES_BY_RESOURCE, ResourceType
+from fleetadmin.keys.models import ROLES_BY_RESOURCE, ApiKey, ResourceType
 from fleetadmin.keys.rules import GRACE_LABELS, GRACE_PERIODS, grace_refused
+
+# The one-time token lands in ApiKey.creation_token: bounded like that column.
+FORM_TOKEN_MAX_LENGTH = ApiKey._meta.get_field("creation_token").max_length
 
 ACCESS_CHOICES = [("owner", "Owner: full write access"), ("operator", "Operator: read access")]
 EXPIRY_CHOICES = [
@@ -23,21 +26,36 @@ def role_for(scope_type: str, access: str) -> str:
     return owner if access == "owner" else operator
 
 
+class PickerChoiceField(forms.ChoiceField):
+    """A searchable picker's select: its choices are one page of options, for display; any id that the
+    lookup (scoped by fleet.authz) accepts is valid, so a search result beyond the page can be submitted."""
+
+    def __init__(self, *args, **kwargs):
+        self.lookup = None
+        super().__init__(*args, **kwargs)
+
+    def valid_value(self, value) -> bool:
+        return self.lookup is not None and self.lookup(value) is not None
+
+
 class ScopeForm(forms.Form):
     """Where a key's authorization applies: the organization, one location or one machine, and how much."""
 
     scope_type = forms.ChoiceField(label="Scope", choices=ResourceType.choices, widget=forms.RadioSelect)
-    location = forms.ChoiceField(label="Location", required=False)
-    machine = forms.ChoiceField(label="Machine", required=False)
+    location = PickerChoiceField(label="Location", required=False)
+    machine = PickerChoiceField(label="Machine", required=False)
     access = forms.ChoiceField(label="Access", choices=ACCESS_CHOICES, widget=forms.RadioSelect, initial="owner")
 
-    def __init__(self, *args, scope_types, locations, machines, **kwargs):
-        """``locations``: [(id, label)]; ``machines``: [(location label, [(id, label)])] for optgroups."""
+    def __init__(self, *args, scope_types, locations, machines, location_lookup=None, machine_lookup=None, **kwargs):
+        """``locations``: [(id, label)]; ``machines``: [(location label, [(id, label)])] for optgroups;
+        the lookups return the location or machine an id names if the actor may use it, else None."""
         super().__init__(*args, **kwargs)
         self.fields["scope_type"].choices = [c for c in ResourceType.choices if c[0] in scope_types]
         self.fields["scope_type"].initial = next(iter(scope_types), None)
         self.fields["location"].choices = [("", "Choose a location"), *locations]
         self.fields["machine"].choices = [("", "Choose a machine"), *machines]
+        self.fields["location"].lookup = location_lookup
+        self.fields["machine"].lookup = machine_lookup
 
     def clean(self):
         data = super().clean()
@@ -63,7 +81,7 @@ class KeyCreateForm(ScopeForm):
     expires_on = forms.DateField(
         label="Expiry date", required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="At 00:00 UTC."
     )
-    form_token = forms.CharField(widget=forms.HiddenInput)
+    form_token = forms.CharField(widget=forms.HiddenInput, max_length=FORM_TOKEN_MAX_LENGTH)
 
     def __init__(self, *args, now=None, **kwargs):
         super().__init__(*args, **kwargs)

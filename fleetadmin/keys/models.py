@@ -101,6 +101,16 @@ class ApiKey(models.Model):
         """What fleet.authz must cover to act on this key: each authorization (or the organization)."""
         return list(self.authorizations.all()) or [self.organization]
 
+    @property
+    def ends_at(self):
+        """When the key stops working: its expiry or the end of its rotation grace period, whichever is first."""
+        ends = [moment for moment in (self.expires_at, self.retired_at) if moment is not None]
+        return min(ends) if ends else None
+
+    def in_grace(self, now) -> bool:
+        """Rotated, and still accepted until ``retired_at``."""
+        return self.replaced_by_id is not None and self.retired_at is not None and self.retired_at > now
+
     def status(self, now) -> str:
         if self.retired_at and self.retired_at <= now:
             return KeyStatus.ROTATED_OUT

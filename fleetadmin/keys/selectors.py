@@ -119,6 +119,14 @@ def key_page(actor, organization: Organization, filters: KeyFilters, cursor: str
     return KeyPage(keys=rows, next_cursor=encode_cursor(rows[-1]) if has_more else None, now=now)
 
 
+def predecessors_of(keys: list[ApiKey]) -> dict:
+    """For each key that replaced another by rotation: {new key id: the rotated-out key} (one query)."""
+    if not keys:
+        return {}
+    older = ApiKey.objects.filter(replaced_by__in=[key.pk for key in keys]).only("id", "name", "replaced_by_id")
+    return {key.replaced_by_id: key for key in older}
+
+
 def key_history(key: ApiKey, *, limit: int = 50) -> QuerySet[AuditEvent]:
     """The key's own audit events, newest first, including the rotation that replaced it."""
     return AuditEvent.objects.filter(

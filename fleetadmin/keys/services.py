@@ -236,6 +236,13 @@ def api_key_rotate(*, actor, key: ApiKey, grace: timedelta = timedelta(0)) -> Is
     key.retired_at = now + grace
     key.replaced_by = issued.key
     key.save(update_fields=["rotated_at", "retired_at", "replaced_by"])
+    audit.record(  # the new key id has its own history from its first moment
+        actor=actor,
+        action="keys.api_key.create",
+        organization=key.organization,
+        target=issued.key,
+        changes={"after": {**_snapshot(issued.key), "replaces": str(key.pk)}},
+    )
     audit.record(
         actor=actor,
         action="keys.api_key.rotate",

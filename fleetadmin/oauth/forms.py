@@ -8,6 +8,9 @@ from django.core.exceptions import ValidationError
 from fleetadmin.oauth import rules, validation
 from fleetadmin.oauth.models import ClientAuthentication, Grant, OAuthApplication, Pkce, UrlValidation
 
+# The one-time token lands in OAuthApplication.creation_token: bounded like that column.
+FORM_TOKEN_MAX_LENGTH = OAuthApplication._meta.get_field("creation_token").max_length
+
 GRANT_DESCRIPTIONS = {
     Grant.AUTHORIZATION_CODE: "sign-in in the browser, redirected back with a code",
     Grant.IMPLICIT: "tokens returned in the redirect URL (legacy)",
@@ -150,7 +153,7 @@ class AppForm(forms.Form):
 
 
 class AppCreateForm(AppForm):
-    form_token = forms.CharField(widget=forms.HiddenInput, required=False)
+    form_token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=FORM_TOKEN_MAX_LENGTH)
 
 
 class LogoForm(forms.Form):

@@ -5,9 +5,10 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from oauth2_provider.models import AbstractApplication
 
 from fleetadmin.fleet.models import Organization
-from fleetadmin.oauth.rules import ClientAuthentication, Grant, Pkce, UrlValidation  # noqa: F401 -- the models' choices
+from fleetadmin.oauth.rules import ClientAuthentication, Grant, Pkce, UrlValidation
 
 
 class AuthService(models.Model):
@@ -145,3 +146,58 @@ class OAuthApplication(models.Model):
     @property
     def display_name(self) -> str:
         return self.client_name or "Unnamed application"
+
+
+class DotApplication(AbstractApplication):
+    """What django-oauth-toolkit serves for one ``OAuthApplication`` (``OAUTH2_PROVIDER_APPLICATION_MODEL``).
+
+    ``OAuthApplication`` stays the audited source of truth; the oauth services write this
+    row in the same transaction (``fleetadmin.oauth.dot.sync``), so the toolkit's string
+    columns always mirror it. The behaviour the toolkit takes from global settings is
+    per application here, read from ``source``: enabled grants, URL validation, origins,
+    the post-logout URI, and the auth service being enabled at all.
+    """
+
+    source = models.OneToOneField(OAuthApplication, on_delete=models.CASCADE, related_name="dot")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+
+    class Meta(AbstractApplication.Meta):
+        pass
+
+    # Grants the toolkit asks about, by the toolkit's names, mapped to the platform's.
+    _GRANTS = {
+        AbstractApplication.GRANT_AUTHORIZATION_CODE: Grant.AUTHORIZATION_CODE,
+        AbstractApplication.GRANT_IMPLICIT: Grant.IMPLICIT,
+        AbstractApplication.GRANT_PASSWORD: Grant.PASSWORD,
+        AbstractApplication.GRANT_DEVICE_CODE: Grant.DEVICE_CODE,
+    }
+
+    def allows_grant_type(self, *grant_types: str) -> bool:
+        enabled = set(self.source.enabled_grants)
+        return any(self._GRANTS.get(grant) in enabled for grant in grant_types)
+
+    def allows_refresh(self) -> bool:
+        return Grant.REFRESH_TOKEN in self.source.enabled_grants
+
+    def redirect_uri_allowed(self, uri: str) -> bool:
+        from fleetadmin.oauth.dot import uri_allowed
+
+        return uri_allowed(uri, self.source.redirect_uris, self.source.url_validation)
+
+    def post_logout_redirect_uri_allowed(self, uri: str) -> bool:
+        from fleetadmin.oauth.dot import uri_allowed
+
+        return bool(self.source.logout_uri) and uri_allowed(uri, [self.source.logout_uri], UrlValidation.EXACT_MATCH)
+
+    def origin_allowed(self, origin: str) -> bool:
+        return origin in self.source.origin_uris
+
+    def is_usable(self, request) -> bool:
+        service = AuthService.objects.filter(organization_id=self.organization_id).values_list("enabled", flat=True)
+        return bool(service.first())
+
+    @property
+    def jwk_key(self):
+        from fleetadmin.oauth.signing import current_key
+
+        return current_key().jwk

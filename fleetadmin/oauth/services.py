@@ -21,7 +21,7 @@ from fleetadmin.core.errors import DuplicateSubmission
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.models import Organization
 from fleetadmin.keys import tokens
-from fleetadmin.oauth import validation
+from fleetadmin.oauth import dot, validation
 from fleetadmin.oauth.models import AuthService, OAuthApplication
 from fleetadmin.oauth.rules import CLIENT_SECRET_PREFIX
 
@@ -256,6 +256,7 @@ def oauth_app_create(
         if existing is None:
             raise
         raise DuplicateSubmission(existing, f"OAuth application {existing.pk}") from None
+    dot.sync(app)
     audit.record(
         actor=actor,
         action="oauth.oauth_app.create",
@@ -309,6 +310,7 @@ def oauth_app_update(
         setattr(app, name, after[name])
     app.updated_at = clock.now()
     app.save(update_fields=[*changed, "updated_at"])
+    dot.sync(app)
     audit.record(
         actor=actor,
         action="oauth.oauth_app.update",

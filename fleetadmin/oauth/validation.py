@@ -328,9 +328,21 @@ def clean_uri(value: str, *, field: str, origin: bool = False, url_validation: s
             raise _refuse(
                 field, value, f"is an origin and cannot have a path; write only scheme, host and port ({example})"
             )
-        return f"{scheme}://{netloc}"
+        return _within_length(field, value, f"{scheme}://{netloc}")
     rest = value[len(parts.scheme) + 3 + len(parts.netloc) :]
-    return f"{scheme}://{netloc}{rest}"
+    return _within_length(field, value, f"{scheme}://{netloc}{rest}")
+
+
+def _within_length(field: str, value: str, normalized: str) -> str:
+    """The normalized URI, if it still fits: IDNA (xn--) encoding makes an internationalized host longer."""
+    if len(normalized) > MAX_URI_LENGTH:
+        raise _refuse(
+            field,
+            value,
+            f"is {len(normalized)} characters long once its host is written in ASCII (IDNA) form; "
+            f"at most {MAX_URI_LENGTH} are accepted",
+        )
+    return normalized
 
 
 def clean_uri_list(

@@ -187,6 +187,42 @@ def test_filter_by_target_id(story):
     assert story.names(parse_query(f"target:{fleet.forklift.pk} type:fleet.location")) == set()
 
 
+def test_a_bare_term_searches_names_ids_tickets_requests_and_actions(story):
+    fleet = story.fleet
+    owner_events = {"annex_created", "bot_created", "key_created", "machine_in_warehouse"}
+    cases = {
+        "arm-02": {"arm2_created"},  # the target's name, as a machine name is typed
+        "ARM-01B": {"arm_renamed"},  # names without case
+        "arm": set(),  # a name is matched whole, not as a substring
+        str(fleet.arm.pk): {"arm_renamed"},  # a pasted target id
+        str(fleet.owner.pk): owner_events,  # a pasted actor id
+        fleet.owner.email.upper(): owner_events,
+        "sup-7": {"support_view"},  # tickets as people type them
+        "req-0001-aaaa": {"arm2_created", "arm_renamed"},
+        "fleet.location.": {"annex_created", "line_renamed", "warehouse_renamed"},  # an action prefix
+        "arm-02 fleet.machine.create": {"arm2_created"},  # every term must match
+        "arm-02 action:fleet.location.": set(),
+        f"{fleet.location_owner.email} created:2026-11-15": {"line_renamed"},
+    }
+    for query, expected in cases.items():
+        assert story.names(parse_query(query)) == expected, query
+
+
+def test_bare_terms_print_back_and_round_trip():
+    filters = parse_query("arm-01 'Field 3' action:keys.")
+    assert filters.terms == ("arm-01", "Field 3")
+    assert filters.to_query() == "arm-01 'Field 3' action:keys."
+    assert parse_query(filters.to_query()) == filters
+
+
+def test_the_log_page_searches_a_bare_term(story, client_for):
+    response = client_for(story.fleet.owner).get(log_url(story.fleet.org), {"q": "arm-02"}, **HTMX)
+    assert response.status_code == 200
+    shown = [int(i) for i in re.findall(rf"/orgs/{story.fleet.org.pk}/audit/events/(\d+)/", response.content.decode())]
+    assert shown == [story.events["arm2_created"].pk]
+    assert response["HX-Push-Url"] == f"{log_url(story.fleet.org)}?q=arm-02"
+
+
 def test_the_log_page_shows_exactly_the_filtered_events_newest_first(story, client_for):
     fleet = story.fleet
     response = client_for(fleet.operator).get(log_url(fleet.org), {"q": "action:fleet.machine."}, **HTMX)

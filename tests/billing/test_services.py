@@ -153,9 +153,10 @@ def test_only_organization_owners_manage_billing(fleet, who):
 # ---- customers -------------------------------------------------------------------------------------
 
 
-def test_attach_and_detach_record_one_event_each(fleet):
-    services.billing_service_enable(actor=fleet.owner, organization=fleet.org, address=SEED_ADDRESS)
+def test_an_owner_of_both_organizations_attaches_directly_and_detaches_with_one_event_each(fleet):
     customer_org = OrganizationFactory(name="Initech")
+    MembershipFactory(organization=customer_org, user=fleet.owner, role=Role.ORGANIZATION_OWNER)
+    services.billing_service_enable(actor=fleet.owner, organization=fleet.org, address=SEED_ADDRESS)
     events = Events()
     customer = services.customer_attach(
         actor=fleet.owner, billing_organization=fleet.org, customer_id=f" {customer_org.pk} "
@@ -173,17 +174,20 @@ def test_attach_and_detach_record_one_event_each(fleet):
     assert event.changes == {"before": {"customer": "Initech", "customer_id": str(customer_org.pk)}}
 
 
+STRANGER = "You can attach directly only an organization you own; invite it instead, and one of its owners accepts."
+
+
 @pytest.mark.parametrize(
     ("customer_id", "message"),
     [
         ("not-a-uuid", "'not-a-uuid' is not an organization ID; paste the customer organization's UUID."),
-        ("00000000-0000-4000-8000-000000000000", "No organization has the ID 00000000-0000-4000-8000-000000000000."),
+        ("00000000-0000-4000-8000-000000000000", STRANGER),
         ("self", "An organization cannot be its own customer."),
-        ("taken", "Elsewhere Inc already has a billing organization; an organization has at most one."),
-        ("again", "Initech is already a customer."),
+        ("taken", STRANGER),  # a stranger's organization: whether someone bills it is not said
+        ("again", STRANGER),
     ],
 )
-def test_attach_refusals(billing, customer_id, message):
+def test_direct_attach_of_a_stranger_is_refused_without_saying_anything_about_it(billing, customer_id, message):
     other_biller = OrganizationFactory(name="Other Biller")
     services.billing_service_enable(actor=SYSTEM, organization=other_biller, address=SEED_ADDRESS)
     taken = OrganizationFactory(name="Elsewhere Inc")

@@ -200,6 +200,7 @@ def portal_server(tmp_path_factory, request) -> Iterator[PortalServer]:
         PYTHONUNBUFFERED="1",
         API_KEY_FAILURE_LIMIT="500",  # the CLI tests fail on purpose; throttling has its own tests
         FLEETADMIN_CLOCK_OFFSET_FILE=str(clock_file),  # lets tests move the server's clock, never sleep
+        OIDC_SIGNING_KEYS_FILE=str(workdir / "oidc-keys.json"),  # made by oidc_rotate_key below
     )
     port = _free_port()
     server = PortalServer(
@@ -209,6 +210,7 @@ def portal_server(tmp_path_factory, request) -> Iterator[PortalServer]:
     try:
         try:
             server.manage("migrate", "--noinput")
+            server.manage("oidc_rotate_key")
             server.manage("collectstatic", "--noinput", "-v0")
             server.manage("seed_demo", "--password", DEMO_PASSWORD)
         except subprocess.CalledProcessError as error:

@@ -147,4 +147,9 @@ def test_a_superuser_is_support_staff(fleet, client_for):
     admin.is_superuser = True
     admin.is_staff = True
     admin.save()
+    # Support staff (superusers included) open the console only after a two-factor sign-in.
+    assert client_for(admin).get(CONSOLE).status_code == 302
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.create(user=admin, name="Authenticator app", confirmed=True)
     assert client_for(admin).get(CONSOLE).status_code == 200

@@ -1,6 +1,6 @@
 """Fill the database with a large synthetic fleet and audit log, for benchmarks.
 
-    python manage.py seed_scale --orgs 10000 --machines 100000 --audit-events 1000000
+    python manage.py seed_scale --orgs 10000 --machines 100000 --audit-events 1000000 --keys 200000
 
 Rows go in with ``bulk_create`` (batches of ``--batch-size``, committed every
 ``--transaction-rows`` rows, so every commit leaves a consistent prefix), not through the
@@ -12,6 +12,11 @@ invariant the services keep:
   sub-locations), location names are unique among siblings, machine names within an
   organization (so within a location);
 * ``Machine.organization_id`` is its location's organization;
+* the maintained counters (``fleetadmin.fleet.counters``) are recomputed for the new organizations;
+* API keys (``--keys``, spread over organizations like machines) each carry one authorization,
+  a third each on the organization, a location, a machine, with ``scope_path`` as the services
+  build it; they share one stored secret hash, so they list and search like real keys but no
+  value authenticates as them;
 * each organization's audit events form a valid hash chain, hashed with
   ``fleetadmin.audit.hashing.event_hash`` as ``audit.services.record`` does, inserted in
   chain order (ids ascending with ``created_at`` within each organization); organizations
@@ -44,6 +49,7 @@ from django.db.models import Max
 
 from fleetadmin.audit.hashing import event_hash
 from fleetadmin.audit.models import ActorType, AuditEvent, ChainCheckpoint
+from fleetadmin.fleet import counters
 from fleetadmin.fleet.models import Location, Machine, Organization
 
 ORG_PREFIX = "Scale Org "
@@ -87,6 +93,7 @@ class Org:
     locations: list[tuple[str, str, str | None]] = field(default_factory=list)  # (id, name, parent name)
     machines: list[tuple[str, str, str]] = field(default_factory=list)  # (id, name, location name)
     users: list[tuple[str, str]] = field(default_factory=list)  # (actor id, email)
+    machine_locations: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)  # (machine id, location id)
 
 
 class Phase:
@@ -121,6 +128,13 @@ class Command(BaseCommand):
         parser.add_argument("--orgs", type=int, default=100, help="organizations to add (default 100)")
         parser.add_argument("--machines", type=int, default=1000, help="machines to add (default 1000)")
         parser.add_argument("--audit-events", type=int, default=10000, help="audit events to add (default 10000)")
+        parser.add_argument("--keys", type=int, default=0, help="API keys to add (default 0)")
+        parser.add_argument(
+            "--machines-per-location",
+            type=int,
+            default=MACHINES_PER_LOCATION,
+            help=f"machines per location, so locations = machines / this (default {MACHINES_PER_LOCATION})",
+        )
         parser.add_argument("--seed", type=int, default=1, help="random seed for sizes, names and picks (default 1)")
         parser.add_argument("--batch-size", type=int, default=5000, help="rows per bulk insert (default 5000)")
         parser.add_argument(
@@ -136,8 +150,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, orgs, machines, audit_events, seed, batch_size, transaction_rows, **options):
         self.verbosity = options.get("verbosity", 1)
-        if min(orgs, machines, audit_events) < 0 or batch_size < 1:
-            raise CommandError("--orgs, --machines and --audit-events cannot be negative; --batch-size must be > 0.")
+        keys = options.get("keys", 0)
+        self.machines_per_location = options.get("machines_per_location", MACHINES_PER_LOCATION)
+        if min(orgs, machines, audit_events, keys) < 0 or batch_size < 1 or self.machines_per_location < 1:
+            raise CommandError(
+                "--orgs, --machines, --audit-events and --keys cannot be negative; "
+                "--batch-size and --machines-per-location must be > 0."
+            )
+        if keys and not orgs:
+            raise CommandError("Keys go into new organizations: give --orgs of at least 1.")
         if orgs == 0 and machines:
             raise CommandError("Machines go into new organizations' locations: give --orgs of at least 1.")
         self.rng = random.Random(seed)  # noqa: S311 -- synthetic data, reproducible on purpose
@@ -154,6 +175,9 @@ class Command(BaseCommand):
             self._plan_machines(pool, machines)
             locations = self._create_locations(pool)
             self._create_machines(pool)
+            counters.rebuild([org.id for org in pool])
+            if keys:
+                self._create_keys(pool, keys)
         else:
             pool, locations = self._existing_organizations(), 0
         if audit_events and not pool:
@@ -161,7 +185,8 @@ class Command(BaseCommand):
         events = self._create_audit_events(pool, audit_events) if audit_events else 0
 
         self.stdout.write(
-            f"seed_scale: {orgs} orgs, {locations} locations, {machines} machines, {events} audit events"
+            f"seed_scale: {orgs} orgs, {locations} locations, {machines} machines, "
+            f"{f'{keys} keys, ' if keys else ''}{events} audit events"
             f" in {time.perf_counter() - started:.1f} s"
         )
 
@@ -215,7 +240,7 @@ class Command(BaseCommand):
             pool[min(bisect.bisect_right(cumulative, self.rng.random() * total), last)].machines_wanted += 1
 
     def _create_locations(self, pool: list[Org]) -> int:
-        counts = [max(1, round(org.machines_wanted / MACHINES_PER_LOCATION)) for org in pool]
+        counts = [max(1, round(org.machines_wanted / self.machines_per_location)) for org in pool]
         phase = Phase(self, "locations", sum(counts))
         self._write(Location, self._locations(pool, counts), phase)
         phase.finish()
@@ -262,7 +287,67 @@ class Command(BaseCommand):
                 machine_id = uuid.uuid4()
                 name = f"{rng.choice(KINDS)}-{seq:05d}"  # numbered: unique in the organization, so in its location
                 org.machines.append((str(machine_id), name, loc_name))
+                org.machine_locations.append((machine_id, uuid.UUID(loc_id)))
                 yield Machine(id=machine_id, organization_id=org.id, location_id=uuid.UUID(loc_id), name=name)
+
+    def _create_keys(self, pool: list[Org], count: int) -> None:
+        # The keys app builds on the fleet, not the other way round; only this bulk loader reaches up.
+        from fleetadmin.keys import tokens
+        from fleetadmin.keys.models import ApiKey, ApiKeyAuthorization, ResourceType
+        from fleetadmin.keys.services import KEY_PREFIX
+
+        stored = tokens.hash_secret(tokens.generate(KEY_PREFIX))
+        total_machines = sum(org.machines_wanted for org in pool) or 1
+        shares = [count * org.machines_wanted // total_machines for org in pool]
+        shares[max(range(len(pool)), key=lambda i: pool[i].machines_wanted)] += count - sum(shares)
+        paths = dict(
+            Location.objects.filter(organization_id__in=[org.id for org in pool]).values_list("pk", "path").iterator()
+        )
+        now = datetime.now(UTC)
+        phase = Phase(self, "keys", count)
+        rng = self.rng
+
+        def rows() -> Iterator[tuple[ApiKey, ApiKeyAuthorization]]:
+            for org, share in zip(pool, shares, strict=True):
+                for n in range(share):
+                    key = ApiKey(
+                        id=uuid.uuid4(),
+                        organization_id=org.id,
+                        name=f"scale-key-{n + 1:06d}",
+                        secret_hash=stored.hash,
+                        pepper_id=stored.pepper_id,
+                        created_at=now - HISTORY + HISTORY * (n + 1) / (share + 1),
+                    )
+                    kind = n % 3 if org.machines else 0
+                    if kind == 0:
+                        auth = ApiKeyAuthorization(
+                            key=key, organization_id=org.id, role="organization_operator",
+                            resource_type=ResourceType.ORGANIZATION, scope_path="/",
+                        )  # fmt: skip
+                    elif kind == 1:
+                        loc_id = uuid.UUID(rng.choice(org.locations)[0])
+                        auth = ApiKeyAuthorization(
+                            key=key, organization_id=org.id, role="location_owner",
+                            resource_type=ResourceType.LOCATION, location_id=loc_id, scope_path=paths[loc_id],
+                        )  # fmt: skip
+                    else:
+                        machine_id, loc_id = rng.choice(org.machine_locations)
+                        auth = ApiKeyAuthorization(
+                            key=key, organization_id=org.id, role="robot_operator", resource_type=ResourceType.ROBOT,
+                            machine_id=machine_id, scope_path=f"{paths[loc_id]}m{machine_id.hex}/",
+                        )  # fmt: skip
+                    yield key, auth
+
+        pairs = rows()
+        while True:
+            batch = list(itertools.islice(pairs, self.batch_size))
+            if not batch:
+                break
+            with transaction.atomic():
+                ApiKey.objects.bulk_create([key for key, _ in batch], batch_size=self.batch_size)
+                ApiKeyAuthorization.objects.bulk_create([auth for _, auth in batch], batch_size=self.batch_size)
+            phase.advance(len(batch))
+        phase.finish()
 
     def _existing_organizations(self) -> list[Org]:
         """Every organization already in the database, with its locations and machines as event targets."""
