@@ -157,14 +157,17 @@ def organization_set_two_factor(*, actor, organization: Organization, required: 
 
 def deletion_blockers(organization: Organization) -> list[str]:
     """Why the organization cannot be deleted now (empty when it can)."""
-    from fleetadmin.billing.models import Invoice, InvoiceStatus
 
     def plural(n: int, word: str) -> str:
         return f"{n} {word}{'s' if n != 1 else ''}"
 
-    invoices = Invoice.objects.filter(Q(billing_organization=organization) | Q(customer=organization))
-    unpaid = invoices.filter(status=InvoiceStatus.OPEN).count()
-    settled = invoices.exclude(status=InvoiceStatus.OPEN).count()
+    # Billing's invoices protect the organization (on_delete=PROTECT); they are reached through the
+    # relations billing declares on Organization, because billing imports fleet and not the reverse.
+    invoice_model = organization.issued_invoices.model
+    invoices = invoice_model.objects.filter(Q(billing_organization=organization) | Q(customer=organization))
+    open_status = "open"  # billing.models.InvoiceStatus.OPEN
+    unpaid = invoices.filter(status=open_status).count()
+    settled = invoices.exclude(status=open_status).count()
     customers = organization.billing_customers.count()
     blockers = []
     if unpaid:

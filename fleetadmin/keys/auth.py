@@ -169,7 +169,9 @@ def _principal_if_usable(key: ApiKey, key_id: uuid.UUID, authorizations: list[Ap
         raise AuthenticationFailed(
             "expired_key", f"API key {key_id} expired at {key.expires_at:%Y-%m-%dT%H:%M:%SZ}.", key_exists=True
         )
-    api_key_touch(key=key, now=now)
+    from fleetadmin.audit.context import current_request_context
+
+    api_key_touch(key=key, now=now, ip=current_request_context().ip)  # the keys list shows the last address
     return ApiKeyPrincipal(key, authorizations)
 
 

@@ -28,9 +28,14 @@ def _authorizations_prefetch() -> Prefetch:
     )
 
 
-def visible_keys(actor, organization: Organization) -> QuerySet[ApiKey]:
-    """Live keys of the organization that the actor may see: every authorization inside the actor's reach."""
-    keys = ApiKey.objects.alive().filter(organization=organization)
+DELETED = "deleted"  # a status filter of the list only: deleted keys are tombstones, not a KeyStatus
+LIST_STATUS_CHOICES = [*KeyStatus.choices, (DELETED, "Deleted")]
+
+
+def visible_keys(actor, organization: Organization, *, deleted: bool = False) -> QuerySet[ApiKey]:
+    """Live (or, with ``deleted``, deleted) keys of the organization that the actor may see: every
+    authorization inside the actor's reach."""
+    keys = ApiKey.objects.filter(organization=organization, deleted_at__isnull=not deleted)
     if not authz.can(actor, "fleet.view_organization", organization):
         return keys.none()
     paths = authz.location_paths_visible_to(actor, organization)
@@ -97,7 +102,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID] | None:
 def key_page(actor, organization: Organization, filters: KeyFilters, cursor: str = "") -> KeyPage:
     """One page of keys, newest first, by keyset pagination: no COUNT, no OFFSET."""
     now = clock.now()
-    keys = visible_keys(actor, organization)
+    keys = visible_keys(actor, organization, deleted=filters.status == DELETED)
     if filters.query:
         try:
             keys = keys.filter(pk=uuid.UUID(filters.query))
@@ -107,7 +112,7 @@ def key_page(actor, organization: Organization, filters: KeyFilters, cursor: str
         keys = keys.filter(Exists(ApiKeyAuthorization.objects.filter(key=OuterRef("pk"), resource_type=filters.scope)))
     if filters.role:
         keys = keys.filter(Exists(ApiKeyAuthorization.objects.filter(key=OuterRef("pk"), role=filters.role)))
-    if filters.status:
+    if filters.status and filters.status != DELETED:
         keys = keys.with_status(filters.status, now)
     position = decode_cursor(cursor) if cursor else None
     if position is not None:

@@ -20,7 +20,7 @@ from fleetadmin.fleet import selectors as fleet_selectors
 from fleetadmin.fleet.models import Organization
 from fleetadmin.keys import selectors, services
 from fleetadmin.keys.forms import BulkDeleteForm, KeyCreateForm, KeyRenameForm, KeyRotateForm, ScopeForm
-from fleetadmin.keys.models import ApiKey, KeyStatus, ResourceType
+from fleetadmin.keys.models import ApiKey, ResourceType
 from fleetadmin.keys.services import GRACE_PERIODS, Grant, IssuedKey
 
 LIST = "keys/key_list.html"
@@ -181,7 +181,7 @@ def key_list(request: HttpRequest, org_id) -> HttpResponse:
         query=get.get("q", "").strip()[:100],
         scope=get.get("scope", "") if get.get("scope", "") in ResourceType.values else "",
         role=get.get("role", "") if get.get("role", "") in {r for pair in _role_values() for r in pair} else "",
-        status=get.get("status", "") if get.get("status", "") in KeyStatus.values else "",
+        status=get.get("status", "") if get.get("status", "") in dict(selectors.LIST_STATUS_CHOICES) else "",
     )
     page = selectors.key_page(request.user, organization, filters, cursor=get.get("after", ""))
     can_create = authz.can_somewhere(request.user, "keys.manage", organization)
@@ -189,12 +189,12 @@ def key_list(request: HttpRequest, org_id) -> HttpResponse:
     rows = [
         {
             "key": key,
-            "status": key.status(page.now),
+            "status": selectors.DELETED if key.deleted_at else key.status(page.now),
             "in_grace": key.in_grace(page.now),
             "replaces": replaces.get(key.pk),
             "first": key.authorizations.all()[0] if key.authorizations.all() else None,
             "more": max(len(key.authorizations.all()) - 1, 0),
-            "can_manage": authz.can(request.user, "keys.manage", key),
+            "can_manage": key.deleted_at is None and authz.can(request.user, "keys.manage", key),
         }
         for key in page.keys
     ]
@@ -209,7 +209,7 @@ def key_list(request: HttpRequest, org_id) -> HttpResponse:
         "read_only_text": "" if can_create else _read_only_text(request.user, organization, "see these keys"),
         "scope_choices": ResourceType.choices,
         "role_choices": [(r, r) for pair in _role_values() for r in pair],
-        "status_choices": KeyStatus.choices,
+        "status_choices": selectors.LIST_STATUS_CHOICES,
         "first_page": not get.get("after"),
     }
     return render_screen(request, LIST, context, partial="key-table")

@@ -138,3 +138,29 @@ def test_the_created_panel_offers_ready_lines_once(fleet, client_for, clock):
     assert f'data-copy="{key_id}:{value}"' in content
     assert response["Cache-Control"].startswith("no-store")
     assert value not in client_for(fleet.owner).get(url("detail", fleet.org, key_id)).content.decode()
+
+
+# ---- 20. deleted keys on request, and the last address that used a key
+
+
+def test_the_list_shows_deleted_keys_when_asked(fleet, client_for, clock):
+    gone = issue(fleet.owner, fleet.org, name="retired-bot").key
+    services.api_key_delete(actor=fleet.owner, key=gone)
+    client = client_for(fleet.owner)
+    assert str(gone.pk) not in client.get(url("list", fleet.org)).content.decode()
+    response = client.get(url("list", fleet.org), {"status": "deleted"})
+    content = response.content.decode()
+    assert str(gone.pk) in content and "Deleted" in text_of(response)
+    assert f"{reverse('audit:log', args=[fleet.org.pk])}?q={gone.pk}" in content  # its history, not a 404
+    assert f'value="{gone.pk}"' not in content  # nothing to select for deletion
+    assert '<option value="deleted" selected>Deleted</option>' in content
+
+
+def test_the_last_address_that_used_a_key_is_shown(fleet, client_for, clock):
+    issued = issue(fleet.owner, fleet.org, name="edge-bot")
+    from django.test import Client
+
+    caller = Client(REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION=f"ApiKey {issued.key.pk}:{issued.value}")
+    assert caller.get("/api/v1/whoami").status_code == 200
+    assert "from 203.0.113.9" in text_of(client_for(fleet.owner).get(url("list", fleet.org)))
+    assert "from 203.0.113.9" in text_of(client_for(fleet.owner).get(url("detail", fleet.org, issued.key.pk)))
