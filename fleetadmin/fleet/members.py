@@ -456,6 +456,8 @@ def membership_remove(*, actor, membership: Membership) -> None:
 @transaction.atomic
 def membership_leave(*, actor, organization: Organization) -> int:
     """The actor gives up every role they hold in the organization. The last owner cannot leave."""
+    if not isinstance(actor, get_user_model()):  # an API key or support staff under a grant holds no membership
+        raise PermissionDenied("Only a member can leave an organization.")
     _lock(organization)
     memberships = list(Membership.objects.filter(user=actor, organization=organization).select_related("location"))
     if not memberships:

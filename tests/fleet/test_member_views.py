@@ -267,3 +267,13 @@ def test_delete_requires_the_exact_name(fleet, client_for):
     response = client.post(paths(fleet)["delete"], {"confirm_name": "Acme Robotics"})
     assert response["Location"] == reverse("fleet:organizations")
     assert not Organization.objects.filter(pk=fleet.org.pk).exists()
+
+
+def test_support_staff_under_a_grant_cannot_leave_for_a_member(fleet, client_for):
+    from fleetadmin.support import services as support
+
+    staff = UserFactory(support=True)
+    support.support_grant_open(actor=staff, organization=fleet.org, ticket="SUP-7", reason="Customer asked")
+    response = client_for(staff).post(reverse("fleet:member_leave", args=[fleet.org.pk]))
+    assert response.status_code == 403
+    assert Membership.objects.filter(organization=fleet.org).count() == 3
