@@ -266,6 +266,8 @@ OAUTH2_PROVIDER = {
 }
 # End-user sign-in throttle: failures per account and per client address within the window, then a lock.
 END_USER_SIGN_IN_FAILURE_LIMIT = env.int("END_USER_SIGN_IN_FAILURE_LIMIT", default=5)
+# Per address it is higher: many end users may share one address (an office, a carrier's NAT).
+END_USER_SIGN_IN_ADDRESS_LIMIT = env.int("END_USER_SIGN_IN_ADDRESS_LIMIT", default=50)
 END_USER_SIGN_IN_WINDOW_SECONDS = env.int("END_USER_SIGN_IN_WINDOW_SECONDS", default=900)
 END_USER_SESSION_COOKIE = "fa_enduser"
 END_USER_SESSION_DAYS = env.int("END_USER_SESSION_DAYS", default=14)

@@ -20,6 +20,7 @@ urlpatterns = [
     path("orgs/<uuid:org_id>/billing/", include("fleetadmin.billing.urls")),
     path("billing/<uuid:billing_org_id>/", include("fleetadmin.billing.dashboard_urls")),
     path("oidc/<uuid:org_id>/", include("fleetadmin.idp.urls")),
+    path("orgs/<uuid:org_id>/auth/end-users/", include("fleetadmin.idp.admin_urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

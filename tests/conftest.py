@@ -8,7 +8,7 @@ from django.test import Client
 
 from fleetadmin.fleet.models import Role
 from tests.factories import LocationFactory, MachineFactory, MembershipFactory, OrganizationFactory, UserFactory
-from tests.mailserver import smtp_server, unreachable_smtp  # noqa: F401 -- fixtures for every test module
+from tests.mailserver import smtp_server, smtp_session_server, unreachable_smtp  # noqa: F401 -- fixtures for every test module
 
 
 @pytest.fixture(autouse=True)

@@ -64,11 +64,9 @@ def clean_address(value: Address | str) -> Address:
 def clean_description(value: str) -> str:
     text = " ".join((value or "").split())
     if not text:
-        raise ValidationError({"description": "description: is empty; say what the charge is for."})
+        raise ValidationError({"description": "is empty; say what the charge is for."})
     if len(text) > DESCRIPTION_MAX_LENGTH:
-        raise ValidationError(
-            {"description": f"description: is {len(text)} characters long; at most {DESCRIPTION_MAX_LENGTH}."}
-        )
+        raise ValidationError({"description": f"is {len(text)} characters long; at most {DESCRIPTION_MAX_LENGTH}."})
     return text
 
 
@@ -80,7 +78,7 @@ def _amount(value, *, field: str, allow_zero: bool) -> Decimal:
     try:
         return parse_amount(value, field=field, allow_zero=allow_zero)
     except AmountError as error:
-        raise ValidationError({field: str(error)}) from None
+        raise ValidationError({field: error.problem}) from None
 
 
 # ---- the billing service ---------------------------------------------------------------------------

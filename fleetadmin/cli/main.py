@@ -17,12 +17,15 @@ import click
 
 from fleetadmin.cli.client import Client, CliError, Credentials, config_path, load_credentials, save_credentials
 from fleetadmin.core.text import confirmation_matches
+from fleetadmin.keys import rules as key_rules
+from fleetadmin.oauth import rules as oauth_rules
 
-CLIENT_AUTHENTICATION = ["unspecified", "required", "not_required", "not_required_when_using_pkce"]
-PKCE = ["unspecified", "required", "not_required", "not_required_when_using_client_authentication"]
-URL_VALIDATION = ["unspecified", "exact_match", "allow_wildcards"]
-GRANTS = ["authorization_code", "implicit", "password", "refresh_token", "device_code"]
-GRACE = ["none", "1h", "24h", "7d"]
+# The server's own enumerations (fleetadmin.oauth.rules, fleetadmin.keys.rules), not a copy.
+CLIENT_AUTHENTICATION = list(oauth_rules.ClientAuthentication.values)
+PKCE = list(oauth_rules.Pkce.values)
+URL_VALIDATION = list(oauth_rules.UrlValidation.values)
+GRANTS = list(oauth_rules.Grant.values)
+GRACE = list(key_rules.GRACE_PERIODS)
 
 
 def client() -> Client:
@@ -76,19 +79,33 @@ def confirm_word(word: str, warning: str, yes: bool) -> None:
         raise CliError(f"Aborted: you typed {typed.strip()!r}, not {word!r}. Nothing was changed.")
 
 
+class OneOf(click.Choice):
+    """One of the server's values, refused in the server's words: "must be one of …; got 'maybe'"."""
+
+    def __init__(self, choices: list[str], refused=oauth_rules.one_of):
+        super().__init__(choices)
+        self.refused = refused
+
+    def convert(self, value, param, ctx):
+        if value in self.choices:
+            return value
+        self.fail(self.refused(self.choices, value), param, ctx)
+
+
 class ChoiceList(click.ParamType):
     """A comma-separated list whose every item must be one of the accepted values."""
 
     name = "list"
 
-    def __init__(self, choices: list[str]):
+    def __init__(self, choices: list[str], unknown):
         self.choices = choices
+        self.unknown = unknown
 
     def convert(self, value, param, ctx):
         items = comma_list((value,)) if isinstance(value, str) else value
         for item in items:
             if item not in self.choices:
-                self.fail(f"{item!r} is not one of {', '.join(self.choices)}.", param, ctx)
+                self.fail(self.unknown(item), param, ctx)
         return items
 
 
@@ -260,7 +277,7 @@ def _key_group(parent: click.Group, scope: str, flag: str, path: str) -> None:
     @click.option("--key-id", required=True, help="The key to rotate.")
     @click.option(
         "--grace",
-        type=click.Choice(GRACE),
+        type=OneOf(GRACE, lambda choices, got: key_rules.grace_refused(got)),
         default="none",
         show_default=True,
         help="How long the old value keeps working.",
@@ -404,8 +421,8 @@ def logo_set(org_id: str, logo_path: Path, as_json: bool) -> None:
         data = logo_path.read_bytes()
     except OSError as exc:
         raise CliError(f"Error: cannot read --logo-path {logo_path}: {exc.strerror}.") from None
-    if len(data) > 200 * 1024:
-        raise CliError(f"Error: --logo-path {logo_path} is {len(data) // 1024} KB; a logo is at most 200 KB.")
+    if len(data) > oauth_rules.LOGO_MAX_BYTES:
+        raise CliError(f"Error: --logo-path {logo_path}: {oauth_rules.logo_too_large(len(data))}.")
     result = client().put(f"/organizations/{org_id}/logo", {"png_base64": base64.b64encode(data).decode()})
     output(result, f"Logo set. URL: {result.get('url')}")
 
@@ -454,11 +471,14 @@ def _app_options(required: bool):
     def decorate(function):
         options = [
             click.option("--client-name", default=None, help="Display name."),
-            click.option("--client-authentication", type=click.Choice(CLIENT_AUTHENTICATION), required=required),
-            click.option("--url-validation", type=click.Choice(URL_VALIDATION), required=required),
-            click.option("--pkce", type=click.Choice(PKCE), required=required),
+            click.option("--client-authentication", type=OneOf(CLIENT_AUTHENTICATION), required=required),
+            click.option("--url-validation", type=OneOf(URL_VALIDATION), required=required),
+            click.option("--pkce", type=OneOf(PKCE), required=required),
             click.option(
-                "--enabled-grants", type=ChoiceList(GRANTS), required=required, help="Comma-separated grants."
+                "--enabled-grants",
+                type=ChoiceList(GRANTS, oauth_rules.unknown_grant),
+                required=required,
+                help="Comma-separated grants.",
             ),
             click.option("--redirect-uris", multiple=True, required=required, help="Comma-separated URIs."),
             click.option("--logout-uri", required=required),

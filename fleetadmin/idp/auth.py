@@ -9,16 +9,16 @@ and per organization and day), not written to the hash-chained audit log.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 
 from fleetadmin import clock
 from fleetadmin.fleet.models import Organization
-from fleetadmin.idp.models import EndUser, SignInDay
+from fleetadmin.idp.models import EndUser, SignInDay, SignInFailures
 
 WRONG_CREDENTIALS = "That email and password do not match an account. Check both and try again."
 LOCKED = "Too many failed sign-ins. Sign-in is locked for {minutes} minutes; try again later or reset your password."
@@ -50,21 +50,36 @@ def _minutes() -> int:
     return max(1, settings.END_USER_SIGN_IN_WINDOW_SECONDS // 60)
 
 
+def _limits() -> list[int]:
+    return [settings.END_USER_SIGN_IN_FAILURE_LIMIT, settings.END_USER_SIGN_IN_ADDRESS_LIMIT]
+
+
+def _counts(keys: list[str]) -> dict[str, int]:
+    rows = SignInFailures.objects.filter(key__in=keys, expires_at__gt=clock.now()).values_list("key", "count")
+    return dict(rows)
+
+
 def is_locked(organization: Organization, email: str, address: str) -> bool:
-    limit = settings.END_USER_SIGN_IN_FAILURE_LIMIT
-    return any((cache.get(key) or 0) >= limit for key in _keys(organization, email, address))
+    keys = _keys(organization, email, address)
+    counts = _counts(keys)
+    return any(counts.get(key, 0) >= limit for key, limit in zip(keys, _limits(), strict=True))
 
 
 def _fail(organization: Organization, email: str, address: str) -> int:
-    counts = []
-    for key in _keys(organization, email, address):
-        cache.add(key, 0, timeout=settings.END_USER_SIGN_IN_WINDOW_SECONDS)
-        try:
-            counts.append(cache.incr(key))
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=settings.END_USER_SIGN_IN_WINDOW_SECONDS)
-            counts.append(1)
-    return max(counts)
+    """Count one failure on both keys; return how many tries are left before the first lock."""
+    keys = _keys(organization, email, address)
+    now = clock.now()
+    window = timedelta(seconds=settings.END_USER_SIGN_IN_WINDOW_SECONDS)
+    with transaction.atomic():
+        SignInFailures.objects.filter(key__in=keys, expires_at__lte=now).delete()
+        for key in keys:
+            _row, created = SignInFailures.objects.select_for_update().get_or_create(
+                key=key, defaults={"count": 1, "expires_at": now + window}
+            )
+            if not created:
+                SignInFailures.objects.filter(pk=key).update(count=F("count") + 1)
+    counts = _counts(keys)
+    return min(limit - counts.get(key, 0) for key, limit in zip(keys, _limits(), strict=True))
 
 
 def normalize_email(email: str) -> str:
@@ -73,7 +88,6 @@ def normalize_email(email: str) -> str:
 
 def authenticate(*, organization: Organization, email: str, password: str, address: str) -> Result:
     email = normalize_email(email)
-    limit = settings.END_USER_SIGN_IN_FAILURE_LIMIT
     if is_locked(organization, email, address):
         return Result(None, LOCKED.format(minutes=_minutes()), locked=True)
     user = EndUser.objects.filter(organization=organization, email=email).first()
@@ -83,18 +97,16 @@ def authenticate(*, organization: Organization, email: str, password: str, addre
     else:
         ok = check_password(password or "", user.password) and not user.is_disabled
     if ok:
-        for key in _keys(organization, email, address)[:1]:
-            cache.delete(key)
+        SignInFailures.objects.filter(key=_keys(organization, email, address)[0]).delete()
         record_sign_in(user)
         return Result(user)
     if user is not None:
         EndUser.objects.filter(pk=user.pk).update(
             failed_sign_in_count=F("failed_sign_in_count") + 1, last_failed_sign_in_at=clock.now()
         )
-    count = _fail(organization, email, address)
-    if count >= limit:
+    left = _fail(organization, email, address)
+    if left <= 0:
         return Result(None, LOCKED.format(minutes=_minutes()), locked=True)
-    left = limit - count
     message = WRONG_CREDENTIALS
     if left <= 2:
         message += " " + LAST_TRIES.format(left=left, s="" if left == 1 else "s", minutes=_minutes())

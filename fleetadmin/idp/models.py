@@ -106,6 +106,21 @@ class SignInDay(models.Model):
         return f"{self.day}: {self.count}"
 
 
+class SignInFailures(models.Model):
+    """Failed sign-ins per throttle key (an account or an address) in the current window.
+
+    In the database rather than the cache, so every web worker sees the same count
+    without Redis (a per-process local-memory cache would multiply the limit).
+    """
+
+    key = models.CharField(max_length=200, primary_key=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"
+
+
 class Grant(AbstractGrant):
     user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="+")
     used_at = models.DateTimeField(null=True, blank=True)

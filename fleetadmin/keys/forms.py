@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 
 from fleetadmin.keys.models import ROLES_BY_RESOURCE, ApiKey, ResourceType
-from fleetadmin.keys.services import GRACE_PERIODS
+from fleetadmin.keys.rules import GRACE_LABELS, GRACE_PERIODS, grace_refused
 
 # The one-time token lands in ApiKey.creation_token: bounded like that column.
 FORM_TOKEN_MAX_LENGTH = ApiKey._meta.get_field("creation_token").max_length
@@ -18,7 +18,6 @@ EXPIRY_CHOICES = [
     ("date", "On a date"),
 ]
 EXPIRY_DELTAS = {"30d": timedelta(days=30), "90d": timedelta(days=90), "1y": timedelta(days=365)}
-GRACE_LABELS = {"none": "None: the old value stops working now", "1h": "1 hour", "24h": "24 hours", "7d": "7 days"}
 GRACE_CHOICES = [(value, GRACE_LABELS[value]) for value in GRACE_PERIODS]
 
 
@@ -121,7 +120,11 @@ class KeyRenameForm(forms.Form):
 
 class KeyRotateForm(forms.Form):
     grace = forms.ChoiceField(
-        label="Keep the old value working for", choices=GRACE_CHOICES, initial="none", widget=forms.RadioSelect
+        label="Keep the old value working for",
+        choices=GRACE_CHOICES,
+        initial="none",
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": grace_refused("%(value)s")},
     )
 
 

@@ -16,15 +16,9 @@ from fleetadmin.fleet.models import Location, Machine, Organization
 from fleetadmin.fleet.services import clean_name
 from fleetadmin.keys import tokens
 from fleetadmin.keys.models import ROLES_BY_RESOURCE, ApiKey, ApiKeyAuthorization, ResourceType
+from fleetadmin.keys.rules import GRACE_PERIODS, KEY_PREFIX
 
-KEY_PREFIX = "fak_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-GRACE_PERIODS = {
-    "none": timedelta(0),
-    "1h": timedelta(hours=1),
-    "24h": timedelta(hours=24),
-    "7d": timedelta(days=7),
-}
 
 
 @dataclass(frozen=True)

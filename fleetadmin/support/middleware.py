@@ -102,7 +102,10 @@ class SupportAccessMiddleware:
         request.support_grant = grant
         request.support_actions = contextual_actions(grant, match)
         with bind_request_context(replace(current_request_context(), ticket=grant.ticket)):
-            response = self.get_response(request)
+            try:
+                response = self.get_response(request)
+            finally:
+                request.user = user  # the actor reads the customer's page only; outer middleware sees the user
             if (
                 request.method == "GET"
                 and 200 <= response.status_code < 300

@@ -23,6 +23,8 @@ from fleetadmin import clock
 from fleetadmin.audit.models import ActorType, AuditEvent
 from fleetadmin.audit.selectors import EVENT_LIST_FIELDS
 from fleetadmin.fleet.models import Location, Machine, Membership, Organization
+from fleetadmin.keys import rules as key_rules
+from fleetadmin.oauth import rules as oauth_rules
 from fleetadmin.support.models import SupportGrant
 
 NAME_LIMIT = 20
@@ -32,7 +34,7 @@ QUERY_MAX_LENGTH = 200
 UUID_RE = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
 EMAIL_RE = re.compile(r"[^\s@<>(),;:\"']+@[^\s@<>(),;:\"']+\.[A-Za-z]{2,}")
 INVOICE_RE = re.compile(r"\bINV-?(\d{1,9})\b", re.IGNORECASE)
-SECRET_RE = re.compile(r"\bfa[ks]_[0-9A-Za-z]{8,}")
+SECRET_RE = key_rules.secret_pattern(key_rules.KEY_PREFIX, oauth_rules.CLIENT_SECRET_PREFIX)
 
 
 def _model(label: str):

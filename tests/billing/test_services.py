@@ -68,7 +68,7 @@ def test_enable_requires_an_address_and_reports_what_is_wrong(fleet):
     with pytest.raises(ValidationError) as caught:
         services.billing_service_enable(actor=fleet.owner, organization=fleet.org, address="")
     assert caught.value.message_dict["address"] == [
-        "address: is empty; enter an address. Expected format: line1, line2 (optional), city, state, zipcode[, country]"
+        "is empty; enter an address. Expected format: line1, line2 (optional), city, state, zipcode[, country]"
     ]
     assert not BillingService.objects.filter(organization=fleet.org, enabled=True).exists()
     assert not AuditEvent.objects.filter(action__startswith="billing.").exists()
@@ -326,19 +326,19 @@ def test_the_database_refuses_a_duplicate_number(billing):
     [
         (
             {"subtotal": "12.345"},
-            {"subtotal": ["subtotal: '12.345' has more than two decimal places; round it to cents, like 1250.00"]},
+            {"subtotal": ["'12.345' has more than two decimal places; round it to cents, like 1250.00"]},
         ),
-        ({"subtotal": "0"}, {"subtotal": ["subtotal: must be more than 0.00"]}),
+        ({"subtotal": "0"}, {"subtotal": ["must be more than 0.00"]}),
         (
             {"subtotal": "NaN", "tax": "-1"},
             {
-                "subtotal": ["subtotal: 'NaN' is not an amount; use digits with at most two decimals, like 1250.00"],
-                "tax": ["tax: '-1' is negative; enter an amount in US dollars, like 1250.00"],
+                "subtotal": ["'NaN' is not an amount; use digits with at most two decimals, like 1250.00"],
+                "tax": ["'-1' is negative; enter an amount in US dollars, like 1250.00"],
             },
         ),
-        ({"tax": 1.5}, {"tax": ["tax: give the amount as a string or a Decimal, like '1250.00', not a float"]}),
-        ({"description": "   "}, {"description": ["description: is empty; say what the charge is for."]}),
-        ({"description": "x" * 201}, {"description": ["description: is 201 characters long; at most 200."]}),
+        ({"tax": 1.5}, {"tax": ["give the amount as a string or a Decimal, like '1250.00', not a float"]}),
+        ({"description": "   "}, {"description": ["is empty; say what the charge is for."]}),
+        ({"description": "x" * 201}, {"description": ["is 201 characters long; at most 200."]}),
     ],
 )
 def test_charge_refusals_name_the_field(billing, fields, errors):

@@ -11,7 +11,7 @@ import requests
 
 REDIRECT = "http://127.0.0.1:9/callback"
 LOGOUT = "http://127.0.0.1:9/logged-out"
-END_USER_PASSWORD = "end-user-password-1"  # noqa: S105 -- a test account's password
+END_USER_PASSWORD = "end-user-password-1"
 
 
 @dataclass
@@ -30,7 +30,8 @@ def make_apps(server, org_id: str, configs: dict[str, dict]) -> dict[str, App]:
         "s.support_email_set(actor=SYSTEM, organization=o, email='help@acme.example'); "
         f"configs = json.loads({json.dumps(json.dumps(configs))}); out = {{}}\n"
         "for name, c in configs.items():\n"
-        "    i = s.oauth_app_create(actor=SYSTEM, organization=o, **c); out[name] = [i.app.client_id, i.client_secret]\n"
+        "    i = s.oauth_app_create(actor=SYSTEM, organization=o, **c)\n"
+        "    out[name] = [i.app.client_id, i.client_secret]\n"
         "print(json.dumps(out))"
     )
     return {name: App(*pair) for name, pair in server.query(code).items()}

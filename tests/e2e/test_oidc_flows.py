@@ -163,7 +163,8 @@ def test_authlib_agrees_on_pkce_and_the_id_token(portal_server, oidc):
 
 def test_device_flow_with_slow_down(portal_server, oidc):
     app = oidc["apps"]["web"]
-    client = _client(oidc, app)
+    # from_discovery_endpoint does not read device_authorization_endpoint; name it as a user of the library would.
+    client = _client(oidc, app, device_authorization_endpoint=f"{oidc['issuer']}/device_authorization")
     device = client.authorize_device(scope="openid email")
     assert device.verification_uri == f"{oidc['issuer']}/device"
     first = requests.post(

@@ -81,6 +81,9 @@ def test_writes_beyond_reach_or_role_change_nothing(fleet, client_for, who, case
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 @pytest.mark.parametrize("case", list(WRITES))
 def test_owner_writes_record_exactly_one_event(fleet, client_for, case, htmx):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.create(user=fleet.owner, name="Authenticator app", confirmed=True)  # needed to require it
     path, data = WRITES[case](fleet, paths(fleet))
     before = AuditEvent.objects.count()
     response = client_for(fleet.owner).post(path, data, **(HTMX if htmx else {}))

@@ -299,7 +299,12 @@ def test_delete_is_refused_with_billing_customers(fleet):
 
 
 def test_rename_and_two_factor_policy_are_audited(fleet):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
     members.organization_rename(actor=fleet.owner, organization=fleet.org, name="Acme Robotics GmbH")
+    with pytest.raises(ValidationError, match="Turn on two-factor sign-in for your own account first"):
+        members.organization_set_two_factor(actor=fleet.owner, organization=fleet.org, required=True)
+    TOTPDevice.objects.create(user=fleet.owner, name="Authenticator app", confirmed=True)
     members.organization_set_two_factor(actor=fleet.owner, organization=fleet.org, required=True)
     actions = list(AuditEvent.objects.filter(organization=fleet.org).values_list("action", flat=True).order_by("id"))
     assert actions[-2:] == ["fleet.organization.rename", "fleet.organization.require_two_factor"]

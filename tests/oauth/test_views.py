@@ -197,7 +197,7 @@ def test_query_counts_are_pinned_and_do_not_grow(fleet, app, make_app, client_fo
     assert "app 19" in response.content.decode()
     with django_assert_num_queries(7):  # + application, its history
         client.get(url("app_detail", fleet.org.pk, app.pk))
-    with django_assert_num_queries(8):  # + auth service (without the logo bytes), application count, history
+    with django_assert_num_queries(10):  # + auth service (no logo bytes), app count, history, end users, sign-ins
         client.get(url("service", fleet.org.pk))
     with django_assert_num_queries(5):  # + auth service; no switcher on the preview
         client.get(url("preview", fleet.org.pk))
@@ -343,12 +343,12 @@ def test_invalid_create_is_422_with_each_error_under_its_field(fleet, client_for
     assert ("<html" in content) is not htmx
     assert "Fix the 4 fields marked below; nothing was saved." in content
     assert (
-        "redirect_uris: &#x27;http://example.com/cb&#x27; must use https (http is allowed only for localhost, "
+        "&#x27;http://example.com/cb&#x27; must use https (http is allowed only for localhost, "
         "127.0.0.1 and [::1])" in content
     )
-    assert "pkce: &#x27;not_required&#x27; together with client_authentication" in content
-    assert "enabled_grants: choose at least one of" in content
-    assert "logout_uri: enter an absolute https URL" in content
+    assert "&#x27;not_required&#x27; together with client_authentication" in content
+    assert "choose at least one of" in content
+    assert "enter an absolute https URL" in content
     assert 'aria-invalid="true"' in content
     assert not OAuthApplication.objects.exists() and not AuditEvent.objects.exists()
 
@@ -364,7 +364,7 @@ def test_inline_validation_returns_the_fields_feedback_out_of_band(fleet, client
     assert response.status_code == 200
     assert response.content.decode() == (
         '<div id="errors-redirect_uris" class="field-feedback" aria-live="polite" hx-swap-oob="innerHTML">'
-        '<p class="field-error">redirect_uris: &#x27;http://bad.example.com/cb&#x27; must use https (http is allowed '
+        '<p class="field-error">&#x27;http://bad.example.com/cb&#x27; must use https (http is allowed '
         "only for localhost, 127.0.0.1 and [::1])</p></div>\n"
     )
     fixed = validate(client, fleet, {**VALID_APP, "redirect_uris": "https://ok.example.com/cb"}, "redirect_uris")
@@ -379,7 +379,7 @@ def test_inline_validation_refreshes_the_related_field(fleet, client_for):
     data = {**VALID_APP, "client_authentication": "not_required", "pkce": "not_required"}
     content = validate(client, fleet, data, "client_authentication").content.decode()
     assert 'id="errors-client_authentication"' in content
-    assert 'id="errors-pkce"' in content and "pkce: &#x27;not_required&#x27; together with" in content
+    assert 'id="errors-pkce"' in content and "&#x27;not_required&#x27; together with" in content
     wild = {**VALID_APP, "url_validation": "exact_match", "redirect_uris": "https://*.example.com/cb"}
     content = validate(client, fleet, wild, "url_validation").content.decode()
     assert 'id="errors-redirect_uris"' in content and "needs url_validation" in content
@@ -548,7 +548,8 @@ def test_disable_page_when_already_disabled_goes_back(fleet, client_for):
 def test_sign_in_preview_is_branded_as_the_organization(fleet, app, client_for):
     content = client_for(fleet.owner).get(url("preview", fleet.org.pk)).content.decode()
     service = AuthService.objects.get(organization=fleet.org)
-    assert f'src="{url("logo", fleet.org.pk)}?v={service.logo_version}"' in content
+    # The preview is the real end-user page, so it shows the logo from its public URL under the issuer.
+    assert f'src="/oidc/{fleet.org.pk}/logo.png?v={service.logo_version}"' in content
     assert "Sign in to Acme Robotics" in content
     assert 'Need help? Contact <a class="wl-email" href="mailto:help@acme.test">help@acme.test</a>' in content
     assert '<input type="email" id="wl-email"' in content and "disabled" in content

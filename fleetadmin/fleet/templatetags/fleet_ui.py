@@ -6,7 +6,8 @@ per row (a full reverse each) and three ``date`` filters per timestamp were most
 
 - ``{% copy_id value "key ID" %}``: exactly ``templates/includes/copy_id.html``'s markup; keep the two alike.
 - ``{% time_tag value "date" %}``: ``<time datetime=ISO title="Y-m-d H:i:s UTC">text</time>`` where text is
-  "Mar 4, 2025" (``date``), "Mar 4, 05:06:07" (``datetime``) or "3 days ago" (``natural``).
+  "Mar 4, 2025" (``date``), "Mar 4, 2025 05:06" (``minute``), "Mar 4, 05:06:07" (``datetime``) or
+  "3 days ago" (``natural``).
 - ``{% row_url "keys:detail" organization.pk key.pk %}``: ``{% url %}`` that reverses once per page and
   fills in the last argument (an int or UUID id) by string replacement on later rows.
 """
@@ -42,6 +43,8 @@ def time_tag(value, style: str = "date") -> str:
     local = timezone.localtime(value)
     if style == "natural":
         text = naturaltime(value)
+    elif style == "minute":
+        text = f"{local:%b} {local.day}, {local.year} {local:%H:%M}"
     elif style == "datetime":
         text = f"{local:%b} {local.day}, {local:%H:%M:%S}"
     else:
@@ -66,3 +69,18 @@ def row_url(context, name: str, *args) -> str:
     if pattern is None:
         pattern = cache[key] = reverse(name, args=[*fixed, placeholder])
     return pattern.replace(str(placeholder), str(last))
+
+
+_KEY_STATUS = {
+    "rotated_out": ("rotated_out", "Rotated out"),
+    "expired": ("expired", "Expired"),
+    "expiring": ("expiring", "Expiring"),
+    "deleted": ("deleted", "Deleted"),
+}
+
+
+@register.simple_tag
+def key_status(status: str, in_grace: bool = False) -> str:
+    """A key's status badge (``templates/keys/_status.html`` for single keys): "In grace" while a rotated key works."""
+    css, text = ("expiring", "In grace") if in_grace else _KEY_STATUS.get(status, ("active", "Active"))
+    return format_html('<span class="status status-{}">{}</span>', css, text)
