@@ -29,6 +29,8 @@ def touch(request) -> None:
         return
     now = clock.now()
     tracked = session.get(TRACKED_KEY)
+    if tracked and not isinstance(tracked, list):
+        tracked = None
     if tracked and tracked[0] == key and now.timestamp() - tracked[1] < SEEN_EVERY.total_seconds():
         return
     context = {
@@ -41,6 +43,12 @@ def touch(request) -> None:
         session_key=key, defaults=context, create_defaults={**context, "created_at": now}
     )
     session[TRACKED_KEY] = [key, now.timestamp()]
+
+
+def on_sign_in(sender, request, user, **kwargs) -> None:
+    """user_logged_in: start tracking the new session at once, so the first page after sign-in costs nothing."""
+    if request is not None and hasattr(request, "session"):
+        touch(request)
 
 
 def _client_ip(request):
