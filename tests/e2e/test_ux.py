@@ -122,3 +122,24 @@ def test_keys_list_fits_at_1280_and_tells_rotated_keys_apart(page, login, demo_i
         cell = new_row.locator(f"td[data-label={label}]")
         box = cell.bounding_box()
         assert cell.is_visible() and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], label
+
+
+# ---- 17, 19. after creating a key, focus is on the result's heading; id:value and ready lines copy
+
+
+def test_created_key_takes_focus_and_offers_ready_lines(page, login, demo_ids, unique, grant_clipboard, portal_server):
+    from tests.e2e.test_keys import whoami
+
+    grant_clipboard(page.context)
+    org_page(page, login, "keys/new/", org_id=demo_ids["org"])
+    page.get_by_label("Name").fill(unique("ready-key").replace(" ", "-"))
+    page.get_by_role("button", name="Create key").click()
+    page.locator(".secret-panel").wait_for()
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'secret-heading'")
+    pair = page.locator("[data-testid=key-pair]").inner_text().strip()
+    page.get_by_role("button", name="Copy key ID and value").click()
+    assert page.evaluate("navigator.clipboard.readText()") == pair
+    key_id, value = pair.split(":", 1)
+    assert whoami(portal_server.base_url, key_id, value)[0] == 200
+    assert f"--key-id {key_id} --key {value}" in page.locator("[data-testid=key-login]").inner_text()
+    assert f"ApiKey {pair}" in page.locator("[data-testid=key-curl]").inner_text()

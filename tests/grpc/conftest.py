@@ -182,11 +182,13 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         STATIC_ROOT=str(workdir / "static"),
         API_KEY_FAILURE_LIMIT="500",  # the tests fail on purpose; throttling has its own tests
         PYTHONUNBUFFERED="1",
+        OIDC_SIGNING_KEYS_FILE=str(workdir / "oidc-keys.json"),  # DEBUG=0 needs an id_token key (made below)
     )
     processes: list[subprocess.Popen] = []
     try:
         try:
             _manage(env, "migrate", "--noinput", "-v0")
+            _manage(env, "oidc_rotate_key")
             made = json.loads(_manage(env, "shell", "-v0", "-c", SETUP_SCRIPT).stdout.strip().splitlines()[-1])
         except RuntimeError as error:
             pytest.fail(str(error), pytrace=False)
