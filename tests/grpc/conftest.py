@@ -182,6 +182,8 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         STATIC_ROOT=str(workdir / "static"),
         API_KEY_FAILURE_LIMIT="500",  # the tests fail on purpose; throttling has its own tests
         PYTHONUNBUFFERED="1",
+        # DEBUG=0 wants an id_token signing key; these tests sign none, so the (absent) file is never read.
+        OIDC_SIGNING_KEYS_FILE=str(workdir / "oidc-keys.json"),
     )
     processes: list[subprocess.Popen] = []
     try:
