@@ -11,7 +11,7 @@ import requests
 
 REDIRECT = "http://127.0.0.1:9/callback"
 LOGOUT = "http://127.0.0.1:9/logged-out"
-END_USER_PASSWORD = "end-user-password-1"  # noqa: S105 -- a test account's password
+END_USER_PASSWORD = "end-user-password-1"
 
 
 @dataclass
