@@ -5,7 +5,6 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from ninja import Router, Schema, Status
 from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import Field
@@ -153,11 +152,7 @@ def list_keys(
 
 
 def _key(request, key_id: uuid.UUID) -> ApiKey:
-    organization_id = ApiKey.objects.alive().filter(pk=key_id).values_list("organization_id", flat=True).first()
-    if organization_id is None:
-        raise Http404("No such API key.")
-    organization = fleet_selectors.get_organization_for(request.auth, organization_id)
-    return selectors.get_key_for(request.auth, organization, key_id)
+    return selectors.find_key_for(request.auth, key_id)
 
 
 @router.get("/api-keys/{key_id}", response=KeyOut, summary="Get a key (never its value)")

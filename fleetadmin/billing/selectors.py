@@ -18,6 +18,7 @@ from fleetadmin.audit.models import AuditEvent
 from fleetadmin.audit.selectors import EVENT_LIST_FIELDS
 from fleetadmin.billing.models import (
     BillingService,
+    BrandLogo,
     Customer,
     CustomerInvitation,
     InvitationStatus,
@@ -270,3 +271,11 @@ def get_dashboard_invoice(dashboard: Dashboard, invoice_id) -> Invoice:
         raise Http404("No such invoice.") from None
     invoice.billing_organization = dashboard.issuer
     return invoice
+
+
+def invoice_logo_data(invoice: Invoice) -> bytes | None:
+    """The bytes of the logo snapshot an invoice was issued with, or None."""
+    if not invoice.issuer_logo_id:
+        return None
+    data = BrandLogo.objects.filter(pk=invoice.issuer_logo_id).values_list("data", flat=True).first()
+    return bytes(data) if data is not None else None

@@ -27,7 +27,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from fleetadmin.billing import branding, selectors, services
 from fleetadmin.billing.forms import FILL, AddressForm, AttachCustomerForm, ChargeForm, parse_pasted
-from fleetadmin.billing.models import BrandLogo, InvoiceStatus
+from fleetadmin.billing.models import InvoiceStatus
 from fleetadmin.core.web import render_screen, typed_confirmation, wants_partial
 from fleetadmin.fleet import authz
 from fleetadmin.fleet import selectors as fleet_selectors
@@ -519,9 +519,7 @@ def invoice_logo(request: HttpRequest, billing_org_id, invoice_id) -> HttpRespon
     """The logo as it was when the invoice was issued (content-addressed, so cacheable for good)."""
     board = selectors.get_dashboard_for(request.user, billing_org_id)
     invoice = selectors.get_dashboard_invoice(board, invoice_id)
-    if not invoice.issuer_logo_id:
-        raise Http404("This invoice has no logo.")
-    data = BrandLogo.objects.filter(pk=invoice.issuer_logo_id).values_list("data", flat=True).first()
+    data = selectors.invoice_logo_data(invoice)
     if data is None:
         raise Http404("This invoice has no logo.")
-    return _png(request, bytes(data), invoice.issuer_logo_id, immutable=True)
+    return _png(request, data, invoice.issuer_logo_id, immutable=True)

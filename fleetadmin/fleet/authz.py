@@ -211,3 +211,19 @@ def location_paths_visible_to(actor, organization: Organization) -> list[str] | 
 
 def machine_ids_visible_to(actor, organization: Organization) -> list[uuid.UUID]:
     return [g.machine_id for g in grants_for(actor) if g.touches(organization) and g.role in MACHINE_ROLES]
+
+
+# ---- support staff (fleetadmin.support) -------------------------------------------------------------
+
+
+def is_support_staff(actor) -> bool:
+    """Support staff: signed-in staff members of the support group, and superusers (``User.is_support``).
+
+    API keys, support actors and anonymous users are not: the console and grants are for people.
+    """
+    return bool(getattr(actor, "is_authenticated", False) and getattr(actor, "is_support", False))
+
+
+def may_open_grant(actor, organization: Organization) -> bool:
+    """Who may open a ticket-scoped, read-only grant on an organization: support staff, on any organization."""
+    return is_support_staff(actor)

@@ -15,6 +15,7 @@ from django.http import Http404
 from fleetadmin import clock
 from fleetadmin.audit.models import AuditEvent
 from fleetadmin.fleet import authz
+from fleetadmin.fleet import selectors as fleet_selectors
 from fleetadmin.fleet.models import Organization
 from fleetadmin.keys.models import ApiKey, ApiKeyAuthorization, KeyStatus, ResourceType
 
@@ -141,3 +142,12 @@ def key_history(key: ApiKey, *, limit: int = 50) -> QuerySet[AuditEvent]:
 
 STATUS_CHOICES = KeyStatus.choices
 SCOPE_CHOICES = ResourceType.choices
+
+
+def find_key_for(actor, key_id) -> ApiKey:
+    """A live key by id alone (the API's ``/api-keys/{id}``), scoped to the actor; 404 when missing or out of reach."""
+    organization_id = ApiKey.objects.alive().filter(pk=key_id).values_list("organization_id", flat=True).first()
+    if organization_id is None:
+        raise Http404("No such API key.")
+    organization = fleet_selectors.get_organization_for(actor, organization_id)
+    return get_key_for(actor, organization, key_id)

@@ -88,7 +88,7 @@ class SupportAccessMiddleware:
         if org_id is None:
             return self.get_response(request)
         user = request.user
-        if not user.is_authenticated or not getattr(user, "is_support", False):
+        if not authz.is_support_staff(user):
             return self.get_response(request)
         if any(grant.organization_id == org_id for grant in authz.grants_for(user)):
             return self.get_response(request)  # a member there: their own role applies, not support access

@@ -67,8 +67,8 @@ def clean_reason(value: str) -> str:
     return reason
 
 
-def _require_support_staff(user) -> None:
-    if not getattr(user, "is_support", False):
+def _require_may_open_grant(user, organization: Organization) -> None:
+    if not authz.may_open_grant(user, organization):
         raise PermissionDenied("Only support staff can open an organization with a ticket.")
 
 
@@ -81,7 +81,7 @@ def support_grant_open(
     Refused while the engineer already holds an active grant there: a grant is
     never extended or changed, only ended and opened again, each time on the record.
     """
-    _require_support_staff(actor)
+    _require_may_open_grant(actor, organization)
     errors = {}
     try:
         ticket = clean_ticket(ticket)

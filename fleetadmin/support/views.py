@@ -26,7 +26,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from fleetadmin import clock
 from fleetadmin.billing.address import format_address
-from fleetadmin.billing.models import BillingService
 from fleetadmin.billing.services import clean_address
 from fleetadmin.core.links import portal_base_url
 from fleetadmin.core.web import render_screen
@@ -49,7 +48,7 @@ def support_staff_only(view: Callable) -> Callable:
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not getattr(request.user, "is_support", False):
+        if not authz.is_support_staff(request.user):
             raise Http404("No such page.")
         return view(request, *args, **kwargs)
 
@@ -88,9 +87,10 @@ def _safe_next(value: str, organization: Organization) -> str:
 
 
 @support_staff_only
-@require_GET
+@require_http_methods(["GET", "POST"])
 def console(request: HttpRequest) -> HttpResponse:
-    result = selectors.search(request.GET.get("q", ""))
+    """The console; a search is a POST, so what a customer pasted (maybe a secret) never lands in a URL or a log."""
+    result = selectors.search(request.POST.get("q", "") if request.method == "POST" else "")
     active = list(selectors.active_grants_of(request.user))
     active_by_org = {grant.organization_id: grant for grant in active}
     rows = [{"match": match, "grant": active_by_org.get(match.organization.pk)} for match in result.matches]
@@ -112,9 +112,7 @@ def console(request: HttpRequest) -> HttpResponse:
 @support_staff_only
 @require_http_methods(["GET", "POST"])
 def open_grant(request: HttpRequest, organization_id) -> HttpResponse:
-    organization = Organization.objects.filter(pk=organization_id).first()
-    if organization is None:
-        raise Http404("No such organization.")
+    organization = selectors.get_organization(organization_id)
     source = request.POST if request.method == "POST" else request.GET
     landing = _safe_next(source.get("next", ""), organization)
     # With access already open, the page still asks which ticket this is for: continue under the
@@ -177,13 +175,23 @@ def end_grant(request: HttpRequest, grant_id) -> HttpResponse:
 # ---- actions on a customer's behalf ----------------------------------------------------------------
 
 
-def _active(request: HttpRequest, grant_id) -> tuple[SupportGrant, SupportActor] | HttpResponse:
-    """The engineer's own grant, if still active, with the actor that reads under it."""
-    grant = selectors.get_own_grant(request.user, grant_id)
-    if not grant.is_active(clock.now()):
-        return _back_to_console(request, grant)
-    request.support_grant = grant  # the banner
-    return grant, SupportActor(request.user, grant)
+def active_grant(view: Callable) -> Callable:
+    """Support staff only, under their own grant (``grant_id`` in the URL) while it is active.
+
+    The view is called as ``view(request, grant, actor, **other_url_kwargs)``, with the actor
+    that reads under the grant; an ended or expired grant sends the engineer back to the console.
+    """
+
+    @support_staff_only
+    @wraps(view)
+    def wrapper(request: HttpRequest, grant_id, **kwargs) -> HttpResponse:
+        grant = selectors.get_own_grant(request.user, grant_id)
+        if not grant.is_active(clock.now()):
+            return _back_to_console(request, grant)
+        request.support_grant = grant  # the banner
+        return view(request, grant, SupportActor(request.user, grant), **kwargs)
+
+    return wrapper
 
 
 def _record_view(request: HttpRequest, actor: SupportActor, page: str, object_id: str = "") -> None:
@@ -194,13 +202,9 @@ def _action_context(grant: SupportGrant, **extra: Any) -> dict[str, Any]:
     return {"organization": grant.organization, "grant": grant, "nav_section": "support", **extra}
 
 
-@support_staff_only
+@active_grant
 @require_GET
-def grant_detail(request: HttpRequest, grant_id) -> HttpResponse:
-    active = _active(request, grant_id)
-    if isinstance(active, HttpResponse):
-        return active
-    grant, actor = active
+def grant_detail(request: HttpRequest, grant: SupportGrant, actor: SupportActor) -> HttpResponse:
     organization = grant.organization
     context = _action_context(
         grant,
@@ -231,13 +235,9 @@ def _key_for(actor: SupportActor, organization: Organization, raw: str):
         return None, f"{organization.name} has no live API key with ID {key_id}.", 404
 
 
-@support_staff_only
+@active_grant
 @require_http_methods(["GET", "POST"])
-def delete_key(request: HttpRequest, grant_id) -> HttpResponse:
-    active = _active(request, grant_id)
-    if isinstance(active, HttpResponse):
-        return active
-    grant, actor = active
+def delete_key(request: HttpRequest, grant: SupportGrant, actor: SupportActor) -> HttpResponse:
     source = request.POST if request.method == "POST" else request.GET
     key, error, status = _key_for(actor, grant.organization, source.get("key", ""))
     if key is not None and request.method == "POST":
@@ -262,13 +262,9 @@ def delete_key(request: HttpRequest, grant_id) -> HttpResponse:
     return render_screen(request, "support/delete_key.html", context, status=status)
 
 
-@support_staff_only
+@active_grant
 @require_http_methods(["GET", "POST"])
-def rotate_oauth_secret(request: HttpRequest, grant_id, client_id) -> HttpResponse:
-    active = _active(request, grant_id)
-    if isinstance(active, HttpResponse):
-        return active
-    grant, actor = active
+def rotate_oauth_secret(request: HttpRequest, grant: SupportGrant, actor: SupportActor, client_id) -> HttpResponse:
     app = oauth_selectors.get_app_for(actor, grant.organization, client_id)
     if request.method == "POST":
         services.support_oauth_app_rotate_secret(actor=actor, app=app)
@@ -282,13 +278,9 @@ def rotate_oauth_secret(request: HttpRequest, grant_id, client_id) -> HttpRespon
     return render_screen(request, "support/rotate_secret.html", _action_context(grant, app=app))
 
 
-@support_staff_only
+@active_grant
 @require_http_methods(["GET", "POST"])
-def auth_service(request: HttpRequest, grant_id) -> HttpResponse:
-    active = _active(request, grant_id)
-    if isinstance(active, HttpResponse):
-        return active
-    grant, actor = active
+def auth_service(request: HttpRequest, grant: SupportGrant, actor: SupportActor) -> HttpResponse:
     organization = grant.organization
     service = oauth_selectors.get_auth_service(organization)
     if request.method == "POST":
@@ -314,20 +306,16 @@ def auth_service(request: HttpRequest, grant_id) -> HttpResponse:
 
 
 def _billing_service(organization: Organization):
-    return BillingService.objects.filter(organization=organization).first()
+    return selectors.billing_service_of(organization)
 
 
 def _one_line(address) -> str:
     return format_address(address) if address else ""
 
 
-@support_staff_only
+@active_grant
 @require_http_methods(["GET", "POST"])
-def billing_address(request: HttpRequest, grant_id) -> HttpResponse:
-    active = _active(request, grant_id)
-    if isinstance(active, HttpResponse):
-        return active
-    grant, actor = active
+def billing_address(request: HttpRequest, grant: SupportGrant, actor: SupportActor) -> HttpResponse:
     organization = grant.organization
     service = _billing_service(organization)
     current = service.address if service else None
