@@ -84,8 +84,15 @@ class World:
     foreign: Side
     users: dict[str, object]
     keys: dict[str, str] = field(default_factory=dict)  # caller -> Authorization header
+    clients: dict[str, Client] = field(default_factory=dict)
 
     def client(self, caller: str) -> Client:
+        """One client per caller, signed in once (probes run in savepoints; the session row outlives them)."""
+        if caller not in self.clients:
+            self.clients[caller] = self._new_client(caller)
+        return self.clients[caller]
+
+    def _new_client(self, caller: str) -> Client:
         if caller in self.keys:
             return Client(HTTP_AUTHORIZATION=self.keys[caller], raise_request_exception=False)
         client = Client(raise_request_exception=False)
