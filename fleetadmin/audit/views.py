@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
+from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
@@ -119,7 +120,8 @@ def export(request: HttpRequest, org_id, fmt: str) -> HttpResponse:
     organization = _organization(request, org_id)
     filters, error = _filters(request)
     if error:
-        return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
+        # The message quotes the caller's own input: escaped, so a link cannot make it run as a page.
+        return HttpResponse(escape(error), status=400, content_type="text/html; charset=utf-8")
     result = audit_log_export(actor=request.user, organization=organization, filters=filters, fmt=fmt)
     response = StreamingHttpResponse(result.chunks, content_type=result.content_type)
     response["Content-Disposition"] = f'attachment; filename="{result.filename}"'

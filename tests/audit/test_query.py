@@ -216,5 +216,5 @@ def test_export_of_a_bad_query_is_400_with_the_message(fleet, client_for):
 
     response = client_for(fleet.owner).get(export_url(fleet.org, "csv"), {"q": "colour:red"})
     assert response.status_code == 400
-    assert response.content.decode() == f"Unknown qualifier 'colour'. {QUERY_HELP}"
+    assert html.unescape(response.content.decode()) == f"Unknown qualifier 'colour'. {QUERY_HELP}"
     assert not AuditEvent.objects.filter(action="audit.log.export").exists()
