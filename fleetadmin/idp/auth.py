@@ -8,6 +8,7 @@ and per organization and day), not written to the hash-chained audit log.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -43,7 +44,9 @@ class Result:
 
 
 def _keys(organization: Organization, email: str, address: str) -> list[str]:
-    return [f"idp:fail:acct:{organization.pk}:{email}", f"idp:fail:addr:{address}"]
+    # The email is hashed: the key column holds 200 characters and the form accepts whatever is typed.
+    account = hashlib.sha256(email.encode()).hexdigest()
+    return [f"idp:fail:acct:{organization.pk}:{account}", f"idp:fail:addr:{address}"]
 
 
 def _minutes() -> int:
