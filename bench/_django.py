@@ -62,6 +62,8 @@ def setup(args, default_db: str) -> str:
             "API_KEY_FAILURE_LIMIT": "1000000000",
         }
     )
+    # DEBUG=0 refuses to start without an id_token signing key; no benchmark signs one.
+    os.environ.setdefault("OIDC_SIGNING_KEYS_FILE", str(Path(tempfile.gettempdir()) / "fleetadmin-bench-oidc.json"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     import django
 
@@ -103,3 +105,40 @@ def timeit(fn, *, repeat: int, warmup: int = 3) -> dict[str, float]:
         "p95_ms": samples[int(len(samples) * 0.95) - 1] if len(samples) >= 20 else samples[-1],
         "n": len(samples),
     }
+
+
+def interleaved(cases: dict, *, rounds: int = 5, repeat: int = 10, warmup: int = 1) -> dict[str, dict[str, float]]:
+    """Time every case in rounds, A B C … A B C …, so drift (caches, CPU frequency, the machine's
+    other load) falls on every case alike. ``cases`` maps a label to a function of no arguments.
+    Returns each label's median and p95 in milliseconds over all its samples."""
+    samples: dict[str, list[float]] = {label: [] for label in cases}
+    for fn in cases.values():
+        for _ in range(warmup):
+            fn()
+    for _ in range(rounds):
+        for label, fn in cases.items():
+            for _ in range(repeat):
+                start = time.perf_counter()
+                fn()
+                samples[label].append((time.perf_counter() - start) * 1000)
+    results = {}
+    for label, values in samples.items():
+        values.sort()
+        results[label] = {
+            "median_ms": statistics.median(values),
+            "p95_ms": values[max(int(len(values) * 0.95) - 1, 0)],
+            "n": len(values),
+        }
+    return results
+
+
+def database_label(url: str) -> str:
+    return url.split("@")[-1] if "@" in url else url
+
+
+def cache_label() -> str:
+    """Which cache the run used: the in-process default or Redis (CACHE_URL=redis://...)."""
+    from django.conf import settings
+
+    cache = settings.CACHES["default"]
+    return f"{cache['BACKEND'].rsplit('.', 1)[-1]} {cache.get('LOCATION', '')}".strip()

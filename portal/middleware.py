@@ -50,3 +50,24 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", self.policy)
         return response
+
+
+class PortalNotFoundMiddleware:
+    """With DEBUG on, an in-app miss (a view raising Http404: a deleted key, an old link) still gets the
+    portal's own 404 page, not Django's debug page with the URL list. Unrouted URLs keep the debug page,
+    which is what a developer wants; with DEBUG off Django renders templates/404.html itself.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from django.http import Http404
+        from django.shortcuts import render
+
+        if settings.DEBUG and isinstance(exception, Http404):
+            return render(request, "404.html", status=404)
+        return None

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # trigram key search on PostgreSQL; inert on SQLite
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
@@ -74,6 +75,8 @@ MIDDLEWARE = [
     "fleetadmin.accounts.middleware.AccountSecurityMiddleware",
     # Support staff on a customer page under a ticket-scoped grant: read-only, recorded in its audit log.
     "fleetadmin.support.middleware.SupportAccessMiddleware",
+    # DEBUG=1: a view's Http404 renders the portal's own 404 page (portal/middleware.py).
+    "portal.middleware.PortalNotFoundMiddleware",
     # django-axes must come last so it sees the outcome of every sign-in.
     "axes.middleware.AxesMiddleware",
 ]
@@ -224,6 +227,8 @@ FLEETADMIN_CLOCK_OFFSET_FILE = env.str("FLEETADMIN_CLOCK_OFFSET_FILE", default="
 # Support access (fleetadmin.support): the form of a ticket reference support staff must state to open
 # an organization, and how long the read-only access it grants lasts.
 SUPPORT_TICKET_PATTERN = env.str("SUPPORT_TICKET_PATTERN", default=r"^[A-Z][A-Z0-9]*-\d+$")
+# What the ticket field shows people instead of the pattern; it must match SUPPORT_TICKET_PATTERN.
+SUPPORT_TICKET_EXAMPLE = env.str("SUPPORT_TICKET_EXAMPLE", default="ABC-123")
 SUPPORT_GRANT_MINUTES = env.int("SUPPORT_GRANT_MINUTES", default=60)
 
 # The OIDC provider for end users (fleetadmin.idp, on django-oauth-toolkit). Every organization is an
@@ -283,5 +288,7 @@ PASSWORD_RESET_ACCOUNT_LIMIT = env.int("PASSWORD_RESET_ACCOUNT_LIMIT", default=3
 PASSWORD_RESET_WINDOW_MINUTES = env.int("PASSWORD_RESET_WINDOW_MINUTES", default=60)
 # Two-factor sign-in (django-otp): the issuer name authenticator apps show.
 OTP_TOTP_ISSUER = PORTAL_NAME
+# Support staff must have signed in with a second factor to open the support console.
+SUPPORT_REQUIRE_TWO_FACTOR = env.bool("SUPPORT_REQUIRE_TWO_FACTOR", default=True)
 # How long the step between password and code may take.
 TWO_FACTOR_PENDING_SECONDS = env.int("TWO_FACTOR_PENDING_SECONDS", default=300)

@@ -8,7 +8,7 @@ from django.test import Client
 
 from fleetadmin.fleet.models import Role
 from tests.factories import LocationFactory, MachineFactory, MembershipFactory, OrganizationFactory, UserFactory
-from tests.mailserver import smtp_server, unreachable_smtp  # noqa: F401 -- fixtures for every test module
+from tests.mailserver import smtp_server, smtp_session_server, unreachable_smtp  # noqa: F401 -- fixtures for every test module
 
 
 @pytest.fixture(autouse=True)
@@ -82,12 +82,25 @@ def fleet(db) -> Fleet:
     return Fleet(org, hq, line_a, warehouse, arm, forklift, owner, operator, location_owner, outsider)
 
 
+def verify_second_factor(client, user) -> None:
+    """A user with an authenticator signs in with it: mark the test client's session verified, as the code step does."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is not None:
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+
 @pytest.fixture
 def client_for():
     def make(user=None) -> Client:
         client = Client()
         if user is not None:
             client.force_login(user)
+            verify_second_factor(client, user)
         return client
 
     return make

@@ -110,3 +110,27 @@ def unreachable_smtp(settings) -> None:
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = free_port()
     settings.EMAIL_TIMEOUT = 2
+
+
+@pytest.fixture(scope="session")
+def smtp_session_server() -> Iterator[SmtpServer]:
+    """One SMTP server for a whole session (the e2e portal process sends to it via ``EMAIL_URL=.url``).
+
+    It does not touch Django's settings; tests find their messages with ``wait_for(to)``, so use
+    addresses no other test uses.
+    """
+    server, controller = start_smtp_server()
+    try:
+        yield server
+    finally:
+        controller.stop()
+
+
+def link_in(message: EmailMessage, pattern: str = r"https?://\S+") -> str:
+    """The first link in a message's plain-text body that matches ``pattern``."""
+    import re
+
+    match = re.search(pattern, text_body(message))
+    if match is None:
+        raise AssertionError(f"no link matching {pattern!r} in:\n{text_body(message)}")
+    return match.group(0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -37,7 +38,7 @@ class AccountSecurityMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or not _unverified(user):
             return None
-        if request.path.startswith("/support/") and user.is_support:
+        if request.path.startswith("/support/") and settings.SUPPORT_REQUIRE_TWO_FACTOR and user.is_support:
             return self._to_setup(request, SUPPORT_NEEDS_2FA)
         org_id = view_kwargs.get("org_id")
         if org_id is None:

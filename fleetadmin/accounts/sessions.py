@@ -6,6 +6,7 @@ from datetime import timedelta
 from importlib import import_module
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.db import transaction
 
 from fleetadmin import audit, clock
@@ -23,14 +24,17 @@ def touch(request) -> None:
     """Record (at most once a minute) that this signed-in session was seen, from where, with what browser."""
     session = request.session
     key = session.session_key
-    if not key:
+    user_id = session.get(SESSION_KEY)  # the signed-in account, whatever wraps request.user (support access)
+    if not key or user_id is None:
         return
     now = clock.now()
     tracked = session.get(TRACKED_KEY)
+    if tracked and not isinstance(tracked, list):
+        tracked = None
     if tracked and tracked[0] == key and now.timestamp() - tracked[1] < SEEN_EVERY.total_seconds():
         return
     context = {
-        "user": request.user,
+        "user_id": int(user_id),
         "user_agent": request.headers.get("User-Agent", "")[:400],
         "ip": getattr(request, "client_ip", None) or _client_ip(request),
         "last_seen": now,
@@ -39,6 +43,12 @@ def touch(request) -> None:
         session_key=key, defaults=context, create_defaults={**context, "created_at": now}
     )
     session[TRACKED_KEY] = [key, now.timestamp()]
+
+
+def on_sign_in(sender, request, user, **kwargs) -> None:
+    """user_logged_in: start tracking the new session at once, so the first page after sign-in costs nothing."""
+    if request is not None and hasattr(request, "session"):
+        touch(request)
 
 
 def _client_ip(request):

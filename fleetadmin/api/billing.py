@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.urls import reverse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from fleetadmin.billing import branding, selectors, services
 from fleetadmin.fleet import authz
@@ -89,3 +89,98 @@ def disable(request, org_id: uuid.UUID):
     organization = get_organization_for(request.auth, org_id)
     services.billing_service_disable(actor=request.auth, organization=organization)
     return _config(request, organization)
+
+
+# ---- customers: an invitation that an owner of the invited organization answers --------------------
+
+
+class InviteIn(Schema):
+    customer_id: str  # the invited organization's id; nothing about it is disclosed before it answers
+
+
+class SentInvitationOut(Schema):
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    status: str
+    created_at: str
+
+
+class ReceivedInvitationOut(Schema):
+    id: uuid.UUID
+    billing_organization_id: uuid.UUID
+    billing_organization_name: str
+    invited_by: str
+    status: str
+    created_at: str
+
+
+def _sent(invitation) -> dict:
+    return {
+        "id": invitation.pk,
+        "customer_id": invitation.customer_organization_id,
+        "status": invitation.status,
+        "created_at": invitation.created_at.isoformat(),
+    }
+
+
+def _received(invitation) -> dict:
+    return {
+        "id": invitation.pk,
+        "billing_organization_id": invitation.billing_organization_id,
+        "billing_organization_name": invitation.billing_organization.name,
+        "invited_by": invitation.invited_by_name,
+        "status": invitation.status,
+        "created_at": invitation.created_at.isoformat(),
+    }
+
+
+@router.post(
+    "/organizations/{org_id}/billing-service/customer-invitations",
+    response={201: SentInvitationOut},
+    summary="Invite an organization to be billed (an owner of it accepts)",
+)
+def invite_customer(request, org_id: uuid.UUID, body: InviteIn):
+    organization = get_organization_for(request.auth, org_id)
+    invitation = services.customer_invite(
+        actor=request.auth, billing_organization=organization, customer_id=body.customer_id
+    )
+    return Status(201, _sent(invitation))
+
+
+@router.get(
+    "/organizations/{org_id}/billing-invitations",
+    response=list[ReceivedInvitationOut],
+    summary="Pending invitations to bill this organization (owners only)",
+)
+def list_received_invitations(request, org_id: uuid.UUID):
+    organization = get_organization_for(request.auth, org_id)
+    authz.require(request.auth, "billing.manage", organization)
+    return [_received(invitation) for invitation in selectors.invitations_received(request.auth, organization)]
+
+
+def _answer(request, org_id: uuid.UUID, invitation_id: uuid.UUID, *, accept: bool) -> dict:
+    organization = get_organization_for(request.auth, org_id)
+    authz.require(request.auth, "billing.manage", organization)
+    invitation = selectors.get_received_invitation_for(request.auth, organization, invitation_id)
+    answer = services.customer_invitation_accept if accept else services.customer_invitation_decline
+    answer(actor=request.auth, organization=organization, invitation=invitation)
+    invitation.refresh_from_db()
+    return _received(invitation)
+
+
+@router.post(
+    "/organizations/{org_id}/billing-invitations/{invitation_id}/accept",
+    response=ReceivedInvitationOut,
+    summary="Accept being billed by the inviting organization",
+)
+def accept_invitation(request, org_id: uuid.UUID, invitation_id: uuid.UUID):
+    return _answer(request, org_id, invitation_id, accept=True)
+
+
+@router.post(
+    "/organizations/{org_id}/billing-invitations/{invitation_id}/decline",
+    response=ReceivedInvitationOut,
+    summary="Decline being billed by the inviting organization",
+)
+def decline_invitation(request, org_id: uuid.UUID, invitation_id: uuid.UUID):
+    return _answer(request, org_id, invitation_id, accept=False)

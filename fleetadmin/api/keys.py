@@ -2,16 +2,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from django.http import Http404
+from django.core.exceptions import ValidationError
 from ninja import Router, Schema, Status
 from ninja.errors import ValidationError as NinjaValidationError
+from pydantic import Field
 
 from fleetadmin import clock
 from fleetadmin.fleet import selectors as fleet_selectors
 from fleetadmin.fleet.models import Role
-from fleetadmin.keys import selectors, services
+from fleetadmin.keys import rules, selectors, services
 from fleetadmin.keys.models import ROLES_BY_RESOURCE, ApiKey, KeyStatus, ResourceType
 
 router = Router(tags=["API keys"])
@@ -61,7 +62,7 @@ class KeyRenameIn(Schema):
 
 
 class KeyRotateIn(Schema):
-    grace: Literal["none", "1h", "24h", "7d"] = "none"
+    grace: Annotated[str, Field(json_schema_extra={"enum": list(rules.GRACE_PERIODS)})] = rules.GRACE_DEFAULT
 
 
 def key_out(key: ApiKey, now=None) -> dict:
@@ -151,11 +152,7 @@ def list_keys(
 
 
 def _key(request, key_id: uuid.UUID) -> ApiKey:
-    organization_id = ApiKey.objects.alive().filter(pk=key_id).values_list("organization_id", flat=True).first()
-    if organization_id is None:
-        raise Http404("No such API key.")
-    organization = fleet_selectors.get_organization_for(request.auth, organization_id)
-    return selectors.get_key_for(request.auth, organization, key_id)
+    return selectors.find_key_for(request.auth, key_id)
 
 
 @router.get("/api-keys/{key_id}", response=KeyOut, summary="Get a key (never its value)")
@@ -172,8 +169,10 @@ def rename_key(request, key_id: uuid.UUID, body: KeyRenameIn):
 @router.post("/api-keys/{key_id}/rotate", response={201: KeyCreatedOut}, summary="Rotate a key")
 def rotate_key(request, key_id: uuid.UUID, body: KeyRotateIn):
     """Issues a replacement key (new id and value); the old one keeps working for the grace period."""
+    if body.grace not in rules.GRACE_PERIODS:
+        raise ValidationError({"grace": rules.grace_refused(body.grace)})
     issued = services.api_key_rotate(
-        actor=request.auth, key=_key(request, key_id), grace=services.GRACE_PERIODS[body.grace]
+        actor=request.auth, key=_key(request, key_id), grace=rules.GRACE_PERIODS[body.grace]
     )
     return Status(201, _issued_out(issued))
 

@@ -6,23 +6,31 @@ import base64
 import binascii
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated
 
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from ninja import Router, Schema, Status
+from pydantic import Field
 
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.selectors import get_organization_for
-from fleetadmin.oauth import selectors, services
+from fleetadmin.oauth import rules, selectors, services
 from fleetadmin.oauth.models import OAuthApplication
 
 router = Router(tags=["Auth service and OAuth applications"])
 
-ClientAuthentication = Literal["unspecified", "required", "not_required", "not_required_when_using_pkce"]
-Pkce = Literal["unspecified", "required", "not_required", "not_required_when_using_client_authentication"]
-UrlValidation = Literal["unspecified", "exact_match", "allow_wildcards"]
-GrantName = Literal["authorization_code", "implicit", "password", "refresh_token", "device_code"]
+
+def _one_of(choices) -> type[str]:
+    """A string the schema documents as one of ``choices``; the service checks it, with the words every channel uses
+    ("must be one of …; got 'maybe'"), instead of pydantic's own."""
+    return Annotated[str, Field(json_schema_extra={"enum": list(choices.values)})]
+
+
+ClientAuthentication = _one_of(rules.ClientAuthentication)
+Pkce = _one_of(rules.Pkce)
+UrlValidation = _one_of(rules.UrlValidation)
+GrantName = _one_of(rules.Grant)
 
 
 class AuthServiceOut(Schema):
@@ -163,7 +171,7 @@ def set_logo(request, org_id: uuid.UUID, body: LogoIn):
     try:
         data = base64.b64decode(body.png_base64, validate=True)
     except (binascii.Error, ValueError):
-        raise ValidationError({"png_base64": "png_base64 must be the PNG file's bytes in base64."}) from None
+        raise ValidationError({"png_base64": "must be the PNG file's bytes in base64"}) from None
     service = services.logo_set(actor=request.auth, organization=organization, data=data)
     return {
         "url": _logo_url(request, service),

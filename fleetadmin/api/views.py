@@ -6,7 +6,7 @@ from typing import Any
 
 from ninja import NinjaAPI, Schema
 
-from fleetadmin.api import audit, billing, errors, fleet, keys, oauth
+from fleetadmin.api import audit, billing, errors, fleet, keys, members, oauth
 from fleetadmin.api.auth import API_AUTH
 from fleetadmin.keys.auth import ApiKeyPrincipal
 
@@ -61,3 +61,4 @@ api.add_router("/", keys.router)
 api.add_router("/", oauth.router)
 api.add_router("/", billing.router)
 api.add_router("/", audit.router)
+api.add_router("/", members.router)

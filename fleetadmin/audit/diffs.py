@@ -8,6 +8,8 @@ from typing import Any
 
 _MISSING = object()
 REDACTED = "[redacted]"
+# Fields whose value is the id of another object, by the model it names: shown as links while it exists.
+REFERENCE_FIELDS = {"replaced_by": "keys.apikey", "replaces": "keys.apikey"}
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,8 @@ class DiffRow:
     changed: bool
     added: bool
     removed: bool
+    before_url: str = ""
+    after_url: str = ""
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -37,8 +41,26 @@ def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def diff_rows(changes: dict) -> list[DiffRow]:
-    """Rows for every field in before or after; changed ones flagged (secrets arrive as "[redacted]")."""
+def references(changes: dict) -> set[tuple[str, str]]:
+    """(model label, id) of every object a REFERENCE_FIELDS field of these changes names."""
+    found = set()
+    for side in ("before", "after"):
+        for path, value in _flatten(changes.get(side) or {}).items():
+            if path in REFERENCE_FIELDS and isinstance(value, str) and value:
+                found.add((REFERENCE_FIELDS[path], value))
+    return found
+
+
+def diff_rows(changes: dict, urls: dict[tuple[str, str], str] | None = None) -> list[DiffRow]:
+    """Rows for every field in before or after; changed ones flagged (secrets arrive as "[redacted]").
+
+    ``urls`` maps (model label, id) to a page; a REFERENCE_FIELDS value found there becomes a link.
+    """
+    urls = urls or {}
+
+    def url(path, value):
+        return urls.get((REFERENCE_FIELDS[path], value), "") if path in REFERENCE_FIELDS else ""
+
     before = _flatten(changes.get("before") or {}) if changes.get("before") else {}
     after = _flatten(changes.get("after") or {}) if changes.get("after") else {}
     extra = {k: v for k, v in changes.items() if k not in {"before", "after"}}
@@ -56,6 +78,8 @@ def diff_rows(changes: dict) -> list[DiffRow]:
                 changed=old != new or secret_changed,
                 added=old is _MISSING,
                 removed=new is _MISSING,
+                before_url=url(path, old),
+                after_url=url(path, new),
             )
         )
     for path, value in sorted(_flatten(extra).items()) if extra else []:

@@ -1,21 +1,18 @@
 from __future__ import annotations
 
-import csv
-import json
 from datetime import date
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
-from fleetadmin import audit
 from fleetadmin.audit import selectors
-from fleetadmin.audit.diffs import diff_rows
+from fleetadmin.audit.diffs import diff_rows, references
+from fleetadmin.audit.export import FORMATS, audit_log_export
 from fleetadmin.audit.integrity import verify_chain
 from fleetadmin.audit.models import ActorType
 from fleetadmin.audit.query import AuditFilters, QueryError, parse_query
@@ -24,24 +21,6 @@ from fleetadmin.fleet import authz
 from fleetadmin.fleet.selectors import get_organization_for
 
 FIELD_NAMES = ("actor", "action", "target_type", "target_id", "ticket", "request_id")
-EXPORT_COLUMNS = (
-    "id",
-    "created_at",
-    "actor_type",
-    "actor_id",
-    "actor_name",
-    "action",
-    "target_type",
-    "target_id",
-    "target_name",
-    "ticket",
-    "request_id",
-    "ip",
-    "user_agent",
-    "changes",
-    "prev_hash",
-    "hash",
-)
 
 
 def _organization(request, org_id):
@@ -125,65 +104,25 @@ def event_detail(request: HttpRequest, org_id, event_id: int) -> HttpResponse:
         "organization": organization,
         "nav_section": "audit",
         "event": event,
-        "rows": diff_rows(event.changes or {}),
+        "rows": diff_rows(event.changes or {}, selectors.object_urls(references(event.changes or {}))),
         "related": related,
         "links": selectors.target_urls([event, *related]),
     }
     return render_screen(request, "audit/event.html", context)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_lines(events):
-    writer = csv.writer(_Echo())
-    yield writer.writerow(EXPORT_COLUMNS)
-    for event in events:
-        yield writer.writerow(
-            [
-                json.dumps(event.changes, sort_keys=True, ensure_ascii=False)
-                if column == "changes"
-                else (event.created_at.isoformat() if column == "created_at" else getattr(event, column))
-                for column in EXPORT_COLUMNS
-            ]
-        )
-
-
-def _json_lines(events):
-    for event in events:
-        row = {column: getattr(event, column) for column in EXPORT_COLUMNS}
-        row["created_at"] = event.created_at.isoformat()
-        yield json.dumps(row, ensure_ascii=False, default=str) + "\n"
-
-
 @login_required
 @require_GET
 def export(request: HttpRequest, org_id, fmt: str) -> HttpResponse:
-    if fmt not in {"csv", "jsonl"}:
-        raise Http404("Export formats are csv and jsonl.")
+    if fmt not in FORMATS:
+        raise Http404(f"Export formats are {' and '.join(FORMATS)}.")
     organization = _organization(request, org_id)
     filters, error = _filters(request)
     if error:
         return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
-    with transaction.atomic():
-        audit.record(
-            actor=request.user,
-            action="audit.log.export",
-            organization=organization,
-            changes={"after": {"format": fmt, "filter": filters.to_query()}},
-        )
-    events = selectors.iter_events(organization, filters)
-    stamp = date.today().isoformat()
-    if fmt == "csv":
-        response = StreamingHttpResponse(_csv_lines(events), content_type="text/csv; charset=utf-8")
-        extension = "csv"
-    else:
-        response = StreamingHttpResponse(_json_lines(events), content_type="application/x-ndjson; charset=utf-8")
-        extension = "jsonl"
-    filename = f"audit-{organization.pk}-{filters.slug()}-{stamp}.{extension}"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    result = audit_log_export(actor=request.user, organization=organization, filters=filters, fmt=fmt)
+    response = StreamingHttpResponse(result.chunks, content_type=result.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
     response["Cache-Control"] = "no-store"
     return response
 

@@ -105,7 +105,9 @@ class AddressError(ValueError):
     def __init__(self, part: str, problem: str):
         self.part = part
         self.problem = problem
-        super().__init__(f"{part}: {problem}. Expected format: {EXPECTED_FORMAT}")
+        # The whole address is one field ("address"): only a part other than the whole is named.
+        named = problem if part == "address" else f"{part}: {problem}"
+        super().__init__(f"{named}. Expected format: {EXPECTED_FORMAT}")
 
 
 class AddressErrors(ValueError):

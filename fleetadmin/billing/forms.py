@@ -52,12 +52,25 @@ class AddressForm(forms.Form):
     country = forms.ChoiceField(label="Country", initial=addresses.DEFAULT_COUNTRY)
 
     paste_error: str | None = None  # set when a pasted line did not parse
+    # The browser must not block a submit that carries only a pasted line ("Please fill out this
+    # field" on line 1); the server checks the same rules either way.
+    use_required_attribute = False
+    STRUCTURED = ("line1", "city", "state", "zipcode")
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "address_%s")
         super().__init__(*args, **kwargs)
         self.fields["country"].choices = addresses.country_choices()
         self.fields["country"].widget.attrs["autocomplete"] = "country"
+        self.from_paste = self.is_bound and self._only_pasted()
+        if self.from_paste:  # a pasted line alone is enough: the fields it fills are not required
+            for name in (*self.STRUCTURED, "country"):
+                self.fields[name].required = False
+
+    def _only_pasted(self) -> bool:
+        return bool((self.data.get("paste") or "").strip()) and not any(
+            (self.data.get(name) or "").strip() for name in self.STRUCTURED
+        )
 
     @classmethod
     def filled_from(cls, address: Address) -> AddressForm:
@@ -66,6 +79,13 @@ class AddressForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if self.from_paste:
+            try:
+                data["address"] = addresses.parse_address(data.get("paste", ""))
+            except AddressError as error:
+                self.paste_error = str(error)  # shown under the pasted line, as "Fill from pasted address" does
+                self.add_error("paste", str(error))
+            return data
         if self.errors:  # a required field left empty, or an unknown country: say that first
             return data
         address, errors = addresses.validate_address(**{name: data.get(name, "") for name in addresses.PARTS})
@@ -91,8 +111,8 @@ class AttachCustomerForm(forms.Form):
     customer_id = forms.CharField(
         label="Customer organization ID",
         max_length=100,
-        help_text="The customer's owner finds it on their organization's overview page. Example: "
-        "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+        help_text="The customer's owner finds it on their organization's overview page; one of its owners then "
+        "accepts the invitation. Example: 1b4e28ba-2fa1-41d2-883f-0016d3cca427",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "class": "mono-input"}),
     )
 

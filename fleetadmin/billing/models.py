@@ -96,6 +96,62 @@ class Customer(models.Model):
         return self.organization.name
 
 
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for an answer"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class CustomerInvitation(models.Model):
+    """A billing organization's request to bill another organization, until an owner of that one answers.
+
+    The invited organization is held as a bare id, not a foreign key: an invitation to an id no
+    organization has is stored and shown exactly like any other, so the biller learns nothing about
+    the id it pasted (whether it exists, what it is called, whether someone bills it) until an owner
+    of that organization accepts or declines.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    billing_organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="billing_invitations_sent"
+    )
+    customer_organization_id = models.UUIDField()
+    status = models.CharField(max_length=9, choices=InvitationStatus.choices, default=InvitationStatus.PENDING)
+    created_at = models.DateTimeField()
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    invited_by_name = models.CharField(max_length=255, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by_name = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [
+            models.Index(fields=["customer_organization_id", "status"], name="billing_invitation_received"),
+            models.Index(fields=["billing_organization", "status"], name="billing_invitation_sent"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["billing_organization", "customer_organization_id"],
+                condition=Q(status="pending"),
+                name="billing_invitation_one_pending",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "accepted", "declined", "cancelled"]),
+                name="billing_invitation_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Billing invitation {self.pk}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == InvitationStatus.PENDING
+
+
 class InvoiceStatus(models.TextChoices):
     OPEN = "open", "Open"
     PAID = "paid", "Paid"

@@ -16,7 +16,15 @@ from django.http import Http404
 
 from fleetadmin.audit.models import AuditEvent
 from fleetadmin.audit.selectors import EVENT_LIST_FIELDS
-from fleetadmin.billing.models import BillingService, Customer, Invoice, InvoiceStatus
+from fleetadmin.billing.models import (
+    BillingService,
+    BrandLogo,
+    Customer,
+    CustomerInvitation,
+    InvitationStatus,
+    Invoice,
+    InvoiceStatus,
+)
 from fleetadmin.fleet import authz
 from fleetadmin.fleet import selectors as fleet_selectors
 from fleetadmin.fleet.models import Organization
@@ -29,6 +37,13 @@ BILLING_ACTIONS = (
     "billing.service.disable",
     "billing.customer.attach",
     "billing.customer.detach",
+    "billing.customer.invite",
+    "billing.customer.invitation_declined",
+    "billing.customer.invitation_cancel",
+    "billing.invitation.receive",
+    "billing.invitation.accept",
+    "billing.invitation.decline",
+    "billing.invitation.cancel",
     "billing.invoice.create",
     "billing.invoice.pay",
     "billing.invoice.void",
@@ -72,6 +87,51 @@ def get_customer_for(actor, organization: Organization, customer_org_id) -> Cust
         )
     except (Customer.DoesNotExist, ValueError, TypeError, ValidationError):
         raise Http404("No such customer.") from None
+
+
+INVITATIONS_SHOWN = 20
+
+
+def invitations_sent(organization: Organization) -> list[CustomerInvitation]:
+    """The biller's invitations still waiting, then the declined ones: each shows only the id it pasted."""
+    return list(
+        CustomerInvitation.objects.filter(
+            billing_organization=organization, status__in=[InvitationStatus.PENDING, InvitationStatus.DECLINED]
+        ).order_by("status", "-created_at")[:INVITATIONS_SHOWN]
+    )
+
+
+def invitations_received(actor, organization: Organization) -> list[CustomerInvitation]:
+    """Pending invitations to bill the organization, for those who may answer them (its owners)."""
+    if not authz.can(actor, "billing.manage", organization):
+        return []
+    return list(
+        CustomerInvitation.objects.filter(customer_organization_id=organization.pk, status=InvitationStatus.PENDING)
+        .select_related("billing_organization")
+        .order_by("-created_at")[:INVITATIONS_SHOWN]
+    )
+
+
+def get_sent_invitation_for(actor, organization: Organization, invitation_id) -> CustomerInvitation:
+    if not authz.can(actor, "billing.view", organization):
+        raise Http404("No such invitation.")
+    try:
+        return CustomerInvitation.objects.select_related("billing_organization").get(
+            billing_organization=organization, pk=invitation_id
+        )
+    except (CustomerInvitation.DoesNotExist, ValueError, TypeError, ValidationError):
+        raise Http404("No such invitation.") from None
+
+
+def get_received_invitation_for(actor, organization: Organization, invitation_id) -> CustomerInvitation:
+    if not authz.can(actor, "billing.view", organization):
+        raise Http404("No such invitation.")
+    try:
+        return CustomerInvitation.objects.select_related("billing_organization").get(
+            customer_organization_id=organization.pk, pk=invitation_id
+        )
+    except (CustomerInvitation.DoesNotExist, ValueError, TypeError, ValidationError):
+        raise Http404("No such invitation.") from None
 
 
 def visible_invoices(actor, organization: Organization) -> QuerySet[Invoice]:
@@ -211,3 +271,11 @@ def get_dashboard_invoice(dashboard: Dashboard, invoice_id) -> Invoice:
         raise Http404("No such invoice.") from None
     invoice.billing_organization = dashboard.issuer
     return invoice
+
+
+def invoice_logo_data(invoice: Invoice) -> bytes | None:
+    """The bytes of the logo snapshot an invoice was issued with, or None."""
+    if not invoice.issuer_logo_id:
+        return None
+    data = BrandLogo.objects.filter(pk=invoice.issuer_logo_id).values_list("data", flat=True).first()
+    return bytes(data) if data is not None else None

@@ -27,7 +27,15 @@ from fleetadmin.audit.services import diff
 from fleetadmin.billing import address as addresses
 from fleetadmin.billing import branding
 from fleetadmin.billing.address import Address, AddressError, AddressErrors
-from fleetadmin.billing.models import BillingService, BrandLogo, Customer, Invoice, InvoiceStatus
+from fleetadmin.billing.models import (
+    BillingService,
+    BrandLogo,
+    Customer,
+    CustomerInvitation,
+    InvitationStatus,
+    Invoice,
+    InvoiceStatus,
+)
 from fleetadmin.billing.money import AmountError, parse_amount
 from fleetadmin.core.errors import DuplicateSubmission
 from fleetadmin.fleet import authz
@@ -56,11 +64,9 @@ def clean_address(value: Address | str) -> Address:
 def clean_description(value: str) -> str:
     text = " ".join((value or "").split())
     if not text:
-        raise ValidationError({"description": "description: is empty; say what the charge is for."})
+        raise ValidationError({"description": "is empty; say what the charge is for."})
     if len(text) > DESCRIPTION_MAX_LENGTH:
-        raise ValidationError(
-            {"description": f"description: is {len(text)} characters long; at most {DESCRIPTION_MAX_LENGTH}."}
-        )
+        raise ValidationError({"description": f"is {len(text)} characters long; at most {DESCRIPTION_MAX_LENGTH}."})
     return text
 
 
@@ -72,7 +78,7 @@ def _amount(value, *, field: str, allow_zero: bool) -> Decimal:
     try:
         return parse_amount(value, field=field, allow_zero=allow_zero)
     except AmountError as error:
-        raise ValidationError({field: str(error)}) from None
+        raise ValidationError({field: error.problem}) from None
 
 
 # ---- the billing service ---------------------------------------------------------------------------
@@ -170,26 +176,23 @@ def _customer_facts(customer: Customer) -> dict[str, Any]:
     return {"customer": customer.organization.name, "customer_id": str(customer.organization_id)}
 
 
-@transaction.atomic
-def customer_attach(*, actor, billing_organization: Organization, customer_id: uuid.UUID | str) -> Customer:
-    """Make the organization with this id a customer. The id is the capability: owners paste it."""
-    authz.require(actor, "billing.manage", billing_organization)
-    service = _locked_service(billing_organization)
-    if not service.enabled:
-        raise ValidationError(f"Enable billing for {billing_organization.name} before attaching customers.")
-    text = str(customer_id).strip()
+def _parse_organization_id(value: uuid.UUID | str) -> uuid.UUID:
+    text = str(value).strip()
     try:
-        wanted = uuid.UUID(text)
+        return uuid.UUID(text)
     except ValueError:
         shown = text if len(text) <= 60 else text[:59] + "…"
         raise ValidationError(
             {"customer_id": f"'{shown}' is not an organization ID; paste the customer organization's UUID."}
         ) from None
-    customer_org = Organization.objects.filter(pk=wanted).first()
-    if customer_org is None:
-        raise ValidationError({"customer_id": f"No organization has the ID {wanted}."})
-    if customer_org.pk == billing_organization.pk:
-        raise ValidationError({"customer_id": "An organization cannot be its own customer."})
+
+
+def _lock_organizations(*organization_ids: uuid.UUID) -> None:
+    """Lock the organizations' rows (their audit chains) in one order, so two writers never deadlock."""
+    list(Organization.objects.select_for_update().filter(pk__in=organization_ids).order_by("pk").values_list("pk"))
+
+
+def _attach(*, billing_organization: Organization, customer_org: Organization, attached_by) -> Customer:
     existing = Customer.objects.filter(organization=customer_org).select_related("billing_organization").first()
     if existing is not None:
         if existing.billing_organization_id == billing_organization.pk:
@@ -199,17 +202,43 @@ def customer_attach(*, actor, billing_organization: Organization, customer_id: u
         )
     try:
         with transaction.atomic():
-            customer = Customer.objects.create(
+            return Customer.objects.create(
                 billing_organization=billing_organization,
                 organization=customer_org,
                 attached_at=clock.now(),
-                attached_by=_user_or_none(actor),
-                attached_by_name=actor.audit_identity().name[:255],
+                attached_by=_user_or_none(attached_by),
+                attached_by_name=attached_by.audit_identity().name[:255] if attached_by else "",
             )
     except IntegrityError:  # attached elsewhere between the check and the insert
         raise ValidationError(
             {"customer_id": f"{customer_org.name} already has a billing organization; an organization has at most one."}
         ) from None
+
+
+@transaction.atomic
+def customer_attach(*, actor, billing_organization: Organization, customer_id: uuid.UUID | str) -> Customer:
+    """Attach an organization the actor manages billing of on *both* sides (or the system): consent is implied.
+
+    Everyone else invites (``customer_invite``), and an owner of the customer organization accepts.
+    Whether an id the actor cannot manage belongs to an organization is never said.
+    """
+    authz.require(actor, "billing.manage", billing_organization)
+    service = _locked_service(billing_organization)
+    if not service.enabled:
+        raise ValidationError(f"Enable billing for {billing_organization.name} before attaching customers.")
+    wanted = _parse_organization_id(customer_id)
+    if wanted == billing_organization.pk:
+        raise ValidationError({"customer_id": "An organization cannot be its own customer."})
+    customer_org = Organization.objects.filter(pk=wanted).first()
+    if customer_org is None or not authz.can(actor, "billing.manage", customer_org):
+        raise ValidationError(
+            {
+                "customer_id": "You can attach directly only an organization you own; "
+                "invite it instead, and one of its owners accepts."
+            }
+        )
+    _lock_organizations(billing_organization.pk, customer_org.pk)
+    customer = _attach(billing_organization=billing_organization, customer_org=customer_org, attached_by=actor)
     audit.record(
         actor=actor,
         action="billing.customer.attach",
@@ -218,6 +247,181 @@ def customer_attach(*, actor, billing_organization: Organization, customer_id: u
         changes={"after": _customer_facts(customer)},
     )
     return customer
+
+
+# ---- invitations: billing a stranger needs its consent ---------------------------------------------
+
+
+def _invitation_facts(invitation: CustomerInvitation) -> dict[str, Any]:
+    """What the biller's log says: only the id it pasted, never what the id belongs to."""
+    return {"customer_id": str(invitation.customer_organization_id), "status": invitation.status}
+
+
+def _received_facts(invitation: CustomerInvitation) -> dict[str, Any]:
+    """What the invited organization's log says: who wants to bill it."""
+    return {
+        "billing_organization": invitation.billing_organization.name,
+        "billing_organization_id": str(invitation.billing_organization_id),
+        "status": invitation.status,
+    }
+
+
+@transaction.atomic
+def customer_invite(*, actor, billing_organization: Organization, customer_id: uuid.UUID | str) -> CustomerInvitation:
+    """Ask the organization with this id to become a customer; its owners accept or decline.
+
+    The answer is the same whether or not an organization has the id, is already billed, or is
+    called anything: an invitation is stored and the biller sees it waiting. Audited in the
+    biller's log and, if the organization exists, in the invited organization's log.
+    """
+    authz.require(actor, "billing.manage", billing_organization)
+    service = _locked_service(billing_organization)
+    if not service.enabled:
+        raise ValidationError(f"Enable billing for {billing_organization.name} before inviting customers.")
+    wanted = _parse_organization_id(customer_id)
+    if wanted == billing_organization.pk:
+        raise ValidationError({"customer_id": "An organization cannot be its own customer."})
+    if Customer.objects.filter(billing_organization=billing_organization, organization_id=wanted).exists():
+        raise ValidationError({"customer_id": "This organization is already a customer."})
+    if CustomerInvitation.objects.filter(
+        billing_organization=billing_organization, customer_organization_id=wanted, status=InvitationStatus.PENDING
+    ).exists():
+        raise ValidationError({"customer_id": f"{wanted} is already invited; the invitation waits for an answer."})
+    customer_org = Organization.objects.filter(pk=wanted).first()
+    _lock_organizations(billing_organization.pk, *([customer_org.pk] if customer_org else []))
+    invitation = CustomerInvitation.objects.create(
+        billing_organization=billing_organization,
+        customer_organization_id=wanted,
+        created_at=clock.now(),
+        invited_by=_user_or_none(actor),
+        invited_by_name=actor.audit_identity().name[:255],
+    )
+    audit.record(
+        actor=actor,
+        action="billing.customer.invite",
+        organization=billing_organization,
+        target=invitation,
+        changes={"after": _invitation_facts(invitation)},
+    )
+    if customer_org is not None:
+        audit.record(
+            actor=actor,
+            action="billing.invitation.receive",
+            organization=customer_org,
+            target=invitation,
+            changes={"after": _received_facts(invitation)},
+        )
+    return invitation
+
+
+def _locked_invitation(invitation: CustomerInvitation) -> CustomerInvitation:
+    locked = (
+        CustomerInvitation.objects.select_for_update(of=("self",))
+        .select_related("billing_organization")
+        .get(pk=invitation.pk)
+    )
+    if not locked.is_pending:
+        raise ValidationError(f"This invitation was already answered ({locked.get_status_display().lower()}).")
+    return locked
+
+
+def _answer(*, actor, invitation: CustomerInvitation, customer_org: Organization, status: str) -> None:
+    invitation.status = status
+    invitation.decided_at = clock.now()
+    invitation.decided_by_name = actor.audit_identity().name[:255]
+    invitation.save(update_fields=["status", "decided_at", "decided_by_name"])
+
+
+@transaction.atomic
+def customer_invitation_accept(*, actor, organization: Organization, invitation: CustomerInvitation) -> Customer:
+    """An owner of the invited organization agrees to be billed: it becomes a customer, logged on both sides."""
+    authz.require(actor, "billing.manage", organization)
+    if invitation.customer_organization_id != organization.pk:
+        raise ValidationError("This invitation is for another organization.")
+    _lock_organizations(invitation.billing_organization_id, organization.pk)
+    invitation = _locked_invitation(invitation)
+    billing_organization = invitation.billing_organization
+    try:
+        customer = _attach(
+            billing_organization=billing_organization, customer_org=organization, attached_by=invitation.invited_by
+        )
+    except ValidationError:
+        current = Customer.objects.filter(organization=organization).select_related("billing_organization").first()
+        biller = current.billing_organization.name if current else "another organization"
+        raise ValidationError(
+            f"{organization.name} is already billed by {biller}; an organization has at most one billing "
+            "organization. Ask it to detach you first, then accept."
+        ) from None
+    _answer(actor=actor, invitation=invitation, customer_org=organization, status=InvitationStatus.ACCEPTED)
+    audit.record(
+        actor=actor,
+        action="billing.customer.attach",
+        organization=billing_organization,
+        target=customer,
+        changes={"after": {**_customer_facts(customer), "invitation": str(invitation.pk)}},
+    )
+    audit.record(
+        actor=actor,
+        action="billing.invitation.accept",
+        organization=organization,
+        target=invitation,
+        changes={"after": _received_facts(invitation)},
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_invitation_decline(*, actor, organization: Organization, invitation: CustomerInvitation) -> None:
+    """An owner of the invited organization refuses; the biller sees "declined", logged on both sides."""
+    authz.require(actor, "billing.manage", organization)
+    if invitation.customer_organization_id != organization.pk:
+        raise ValidationError("This invitation is for another organization.")
+    _lock_organizations(invitation.billing_organization_id, organization.pk)
+    invitation = _locked_invitation(invitation)
+    _answer(actor=actor, invitation=invitation, customer_org=organization, status=InvitationStatus.DECLINED)
+    audit.record(
+        actor=actor,
+        action="billing.customer.invitation_declined",
+        organization=invitation.billing_organization,
+        target=invitation,
+        changes={"after": _invitation_facts(invitation)},
+    )
+    audit.record(
+        actor=actor,
+        action="billing.invitation.decline",
+        organization=organization,
+        target=invitation,
+        changes={"after": _received_facts(invitation)},
+    )
+
+
+@transaction.atomic
+def customer_invitation_cancel(*, actor, invitation: CustomerInvitation) -> None:
+    """The biller withdraws a pending invitation, logged on both sides."""
+    billing_organization = invitation.billing_organization
+    authz.require(actor, "billing.manage", billing_organization)
+    customer_org = Organization.objects.filter(pk=invitation.customer_organization_id).first()
+    _lock_organizations(billing_organization.pk, *([customer_org.pk] if customer_org else []))
+    invitation = _locked_invitation(invitation)
+    invitation.status = InvitationStatus.CANCELLED
+    invitation.decided_at = clock.now()
+    invitation.decided_by_name = actor.audit_identity().name[:255]
+    invitation.save(update_fields=["status", "decided_at", "decided_by_name"])
+    audit.record(
+        actor=actor,
+        action="billing.customer.invitation_cancel",
+        organization=billing_organization,
+        target=invitation,
+        changes={"after": _invitation_facts(invitation)},
+    )
+    if customer_org is not None:
+        audit.record(
+            actor=actor,
+            action="billing.invitation.cancel",
+            organization=customer_org,
+            target=invitation,
+            changes={"after": _received_facts(invitation)},
+        )
 
 
 @transaction.atomic

@@ -27,7 +27,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from fleetadmin.billing import branding, selectors, services
 from fleetadmin.billing.forms import FILL, AddressForm, AttachCustomerForm, ChargeForm, parse_pasted
-from fleetadmin.billing.models import BrandLogo, InvoiceStatus
+from fleetadmin.billing.models import InvoiceStatus
 from fleetadmin.core.web import render_screen, typed_confirmation, wants_partial
 from fleetadmin.fleet import authz
 from fleetadmin.fleet import selectors as fleet_selectors
@@ -113,6 +113,10 @@ def _service_context(request: HttpRequest, organization: Organization, **forms: 
         "recent_invoices": selectors.invoice_page(user, organization, size=selectors.RECENT_INVOICES).invoices,
         "history": list(selectors.billing_history(organization)),
         "attach_form": forms.get("attach_form") or AttachCustomerForm(),
+        "invitations_sent": selectors.invitations_sent(organization)
+        if authz.can(user, "billing.manage", organization)
+        else [],
+        "invitations_received": selectors.invitations_received(user, organization),
     }
 
 
@@ -230,12 +234,13 @@ def service_disable(request: HttpRequest, org_id) -> HttpResponse:
 
 @login_required
 @require_POST
-def customer_attach(request: HttpRequest, org_id) -> HttpResponse:
+def customer_invite(request: HttpRequest, org_id) -> HttpResponse:
+    """Invite an organization by its id. The answer never says whether the id names an organization."""
     organization = _organization(request, org_id, "billing.manage")
     form = AttachCustomerForm(request.POST)
     if form.is_valid():
         try:
-            customer = services.customer_attach(
+            invitation = services.customer_invite(
                 actor=request.user, billing_organization=organization, customer_id=form.cleaned_data["customer_id"]
             )
         except ValidationError as error:
@@ -247,7 +252,11 @@ def customer_attach(request: HttpRequest, org_id) -> HttpResponse:
             else:
                 form.add_error(None, error)
         else:
-            messages.success(request, f"{customer.organization.name} is now a customer. Charge it from its row.")
+            messages.success(
+                request,
+                f"Invitation sent for {invitation.customer_organization_id}. If an organization has this ID, its "
+                "owners see the invitation on their billing page; it becomes a customer when one of them accepts.",
+            )
             if wants_partial(request):
                 context = _service_context(request, organization)
                 return render_screen(
@@ -256,6 +265,42 @@ def customer_attach(request: HttpRequest, org_id) -> HttpResponse:
             return redirect("billing:service", org_id=organization.pk)
     context = _service_context(request, organization, attach_form=form)
     return render_screen(request, SERVICE, context, partial="customers", status=422)
+
+
+@login_required
+@require_POST
+def invitation_cancel(request: HttpRequest, org_id, invitation_id) -> HttpResponse:
+    organization = _organization(request, org_id, "billing.manage")
+    invitation = selectors.get_sent_invitation_for(request.user, organization, invitation_id)
+    try:
+        services.customer_invitation_cancel(actor=request.user, invitation=invitation)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Invitation for {invitation.customer_organization_id} cancelled.")
+    return _done(request, _service_url(organization))
+
+
+@login_required
+@require_POST
+def invitation_answer(request: HttpRequest, org_id, invitation_id, answer: str) -> HttpResponse:
+    """An owner of the invited organization accepts or declines being billed."""
+    organization = _organization(request, org_id, "billing.manage")
+    invitation = selectors.get_received_invitation_for(request.user, organization, invitation_id)
+    biller = invitation.billing_organization.name
+    try:
+        if answer == "accept":
+            services.customer_invitation_accept(actor=request.user, organization=organization, invitation=invitation)
+        else:
+            services.customer_invitation_decline(actor=request.user, organization=organization, invitation=invitation)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        if answer == "accept":
+            messages.success(request, f"{biller} now bills {organization.name}; its invoices appear on its dashboard.")
+        else:
+            messages.success(request, f"Declined: {biller} does not bill {organization.name}.")
+    return _done(request, _service_url(organization))
 
 
 @login_required
@@ -474,9 +519,7 @@ def invoice_logo(request: HttpRequest, billing_org_id, invoice_id) -> HttpRespon
     """The logo as it was when the invoice was issued (content-addressed, so cacheable for good)."""
     board = selectors.get_dashboard_for(request.user, billing_org_id)
     invoice = selectors.get_dashboard_invoice(board, invoice_id)
-    if not invoice.issuer_logo_id:
-        raise Http404("This invoice has no logo.")
-    data = BrandLogo.objects.filter(pk=invoice.issuer_logo_id).values_list("data", flat=True).first()
+    data = selectors.invoice_logo_data(invoice)
     if data is None:
         raise Http404("This invoice has no logo.")
-    return _png(request, bytes(data), invoice.issuer_logo_id, immutable=True)
+    return _png(request, data, invoice.issuer_logo_id, immutable=True)

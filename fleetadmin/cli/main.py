@@ -17,12 +17,15 @@ import click
 
 from fleetadmin.cli.client import Client, CliError, Credentials, config_path, load_credentials, save_credentials
 from fleetadmin.core.text import confirmation_matches
+from fleetadmin.keys import rules as key_rules
+from fleetadmin.oauth import rules as oauth_rules
 
-CLIENT_AUTHENTICATION = ["unspecified", "required", "not_required", "not_required_when_using_pkce"]
-PKCE = ["unspecified", "required", "not_required", "not_required_when_using_client_authentication"]
-URL_VALIDATION = ["unspecified", "exact_match", "allow_wildcards"]
-GRANTS = ["authorization_code", "implicit", "password", "refresh_token", "device_code"]
-GRACE = ["none", "1h", "24h", "7d"]
+# The server's own enumerations (fleetadmin.oauth.rules, fleetadmin.keys.rules), not a copy.
+CLIENT_AUTHENTICATION = list(oauth_rules.ClientAuthentication.values)
+PKCE = list(oauth_rules.Pkce.values)
+URL_VALIDATION = list(oauth_rules.UrlValidation.values)
+GRANTS = list(oauth_rules.Grant.values)
+GRACE = list(key_rules.GRACE_PERIODS)
 
 
 def client() -> Client:
@@ -76,19 +79,33 @@ def confirm_word(word: str, warning: str, yes: bool) -> None:
         raise CliError(f"Aborted: you typed {typed.strip()!r}, not {word!r}. Nothing was changed.")
 
 
+class OneOf(click.Choice):
+    """One of the server's values, refused in the server's words: "must be one of …; got 'maybe'"."""
+
+    def __init__(self, choices: list[str], refused=oauth_rules.one_of):
+        super().__init__(choices)
+        self.refused = refused
+
+    def convert(self, value, param, ctx):
+        if value in self.choices:
+            return value
+        self.fail(self.refused(self.choices, value), param, ctx)
+
+
 class ChoiceList(click.ParamType):
     """A comma-separated list whose every item must be one of the accepted values."""
 
     name = "list"
 
-    def __init__(self, choices: list[str]):
+    def __init__(self, choices: list[str], unknown):
         self.choices = choices
+        self.unknown = unknown
 
     def convert(self, value, param, ctx):
         items = comma_list((value,)) if isinstance(value, str) else value
         for item in items:
             if item not in self.choices:
-                self.fail(f"{item!r} is not one of {', '.join(self.choices)}.", param, ctx)
+                self.fail(self.unknown(item), param, ctx)
         return items
 
 
@@ -260,7 +277,7 @@ def _key_group(parent: click.Group, scope: str, flag: str, path: str) -> None:
     @click.option("--key-id", required=True, help="The key to rotate.")
     @click.option(
         "--grace",
-        type=click.Choice(GRACE),
+        type=OneOf(GRACE, lambda choices, got: key_rules.grace_refused(got)),
         default="none",
         show_default=True,
         help="How long the old value keeps working.",
@@ -283,6 +300,80 @@ def _key_group(parent: click.Group, scope: str, flag: str, path: str) -> None:
 _key_group(organizations, "organization", "--org-id", "organizations")
 _key_group(locations, "location", "--location-id", "locations")
 _key_group(machines, "machine", "--machine-id", "machines")
+
+
+# ---- members ------------------------------------------------------------------------------------------
+
+# The roles an invitation or a membership can carry (the server's fleet.members.INVITABLE_ROLES).
+MEMBER_ROLES = ["organization_owner", "organization_operator", "location_owner", "location_operator"]
+
+
+@organizations.group("members")
+def members_group() -> None:
+    """Members of an organization: list, invite, remove, set-role."""
+
+
+def _member_line(m: dict) -> str:
+    scope = f"location {m['location_id']}" if m["location_id"] else "organization"
+    two_factor = "2FA on" if m["two_factor"] else "2FA off"
+    return f"{m['email']} (membership id: {m['id']}): {m['role']} on {scope}, {two_factor}"
+
+
+@command(members_group, "list")
+@click.option("--org-id", required=True, help="Organization id.")
+@click.option("--invitations", is_flag=True, help="Also list pending invitations (owners only).")
+def members_list(org_id: str, invitations: bool, as_json: bool) -> None:
+    """List the organization's members (and, with --invitations, pending invitations)."""
+    api = client()
+    rows = api.get(f"/organizations/{org_id}/members")
+    pending = api.get(f"/organizations/{org_id}/invitations") if invitations else []
+    lines = [_member_line(m) for m in rows] or ["No members."]
+    lines += [
+        f"invited: {i['email']} (invitation id: {i['id']}): {i['role']}, expires {i['expires_at']}" for i in pending
+    ]
+    output({"members": rows, "invitations": pending} if invitations else rows, lines)
+
+
+@command(members_group, "invite")
+@click.option("--org-id", required=True, help="Organization id.")
+@click.option("--email", required=True, help="Who to invite.")
+@click.option("--role", required=True, type=click.Choice(MEMBER_ROLES), help="Their role.")
+@click.option("--location-id", default=None, help="The location, for location_owner and location_operator.")
+def members_invite(org_id: str, email: str, role: str, location_id: str | None, as_json: bool) -> None:
+    """Invite someone by email; the link goes only to their mailbox and expires after 7 days."""
+    body = {"email": email, "role": role}
+    if location_id:
+        body["location_id"] = location_id
+    invitation = client().post(f"/organizations/{org_id}/invitations", body)
+    output(
+        invitation,
+        f"Invited {invitation['email']} as {invitation['role']} (invitation id: {invitation['id']}); "
+        f"the invitation expires {invitation['expires_at']}.",
+    )
+
+
+@command(members_group, "remove")
+@click.option("--org-id", required=True, help="Organization id.")
+@click.option("--membership-id", required=True, help="The membership id (see `members list`).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def members_remove(org_id: str, membership_id: str, yes: bool, as_json: bool) -> None:
+    """Remove a member from the organization (the last owner cannot be removed)."""
+    confirm_word("remove", f"Membership {membership_id} loses its role in organization {org_id}.", yes)
+    client().delete(f"/organizations/{org_id}/members/{membership_id}")
+    output({"removed": membership_id}, f"Removed membership {membership_id}.")
+
+
+@command(members_group, "set-role")
+@click.option("--org-id", required=True, help="Organization id.")
+@click.option("--membership-id", required=True, help="The membership id (see `members list`).")
+@click.option("--role", required=True, type=click.Choice(MEMBER_ROLES), help="The new role.")
+@click.option("--location-id", default=None, help="The location, for location_owner and location_operator.")
+def members_set_role(org_id: str, membership_id: str, role: str, location_id: str | None, as_json: bool) -> None:
+    """Change a member's role or scope (the last owner cannot be demoted)."""
+    member = client().patch(
+        f"/organizations/{org_id}/members/{membership_id}", {"role": role, "location_id": location_id}
+    )
+    output(member, _member_line(member))
 
 
 # ---- auth service, logo, support email ---------------------------------------------------------------
@@ -330,8 +421,8 @@ def logo_set(org_id: str, logo_path: Path, as_json: bool) -> None:
         data = logo_path.read_bytes()
     except OSError as exc:
         raise CliError(f"Error: cannot read --logo-path {logo_path}: {exc.strerror}.") from None
-    if len(data) > 200 * 1024:
-        raise CliError(f"Error: --logo-path {logo_path} is {len(data) // 1024} KB; a logo is at most 200 KB.")
+    if len(data) > oauth_rules.LOGO_MAX_BYTES:
+        raise CliError(f"Error: --logo-path {logo_path}: {oauth_rules.logo_too_large(len(data))}.")
     result = client().put(f"/organizations/{org_id}/logo", {"png_base64": base64.b64encode(data).decode()})
     output(result, f"Logo set. URL: {result.get('url')}")
 
@@ -380,11 +471,14 @@ def _app_options(required: bool):
     def decorate(function):
         options = [
             click.option("--client-name", default=None, help="Display name."),
-            click.option("--client-authentication", type=click.Choice(CLIENT_AUTHENTICATION), required=required),
-            click.option("--url-validation", type=click.Choice(URL_VALIDATION), required=required),
-            click.option("--pkce", type=click.Choice(PKCE), required=required),
+            click.option("--client-authentication", type=OneOf(CLIENT_AUTHENTICATION), required=required),
+            click.option("--url-validation", type=OneOf(URL_VALIDATION), required=required),
+            click.option("--pkce", type=OneOf(PKCE), required=required),
             click.option(
-                "--enabled-grants", type=ChoiceList(GRANTS), required=required, help="Comma-separated grants."
+                "--enabled-grants",
+                type=ChoiceList(GRANTS, oauth_rules.unknown_grant),
+                required=required,
+                help="Comma-separated grants.",
             ),
             click.option("--redirect-uris", multiple=True, required=required, help="Comma-separated URIs."),
             click.option("--logout-uri", required=required),

@@ -73,7 +73,6 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "fleet.rename_machine": OWNER_ROLES,
     "fleet.delete_machine": ORG_OR_LOCATION_OWNER,
     "fleet.manage_members": ORG_OWNER,
-    "fleet.view_members": ALL_ROLES,
     "fleet.manage_organization": ORG_OWNER,
     "keys.view": ALL_ROLES,
     "keys.manage": OWNER_ROLES,
@@ -93,7 +92,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "support.update_billing_address": frozenset({SUPPORT_AGENT}),
 }
 # Permissions that any grant inside the organization confers on the organization itself.
-ORGANIZATION_SHELL_PERMISSIONS = frozenset({"fleet.view_organization"})
+ORGANIZATION_SHELL_PERMISSIONS = frozenset({"fleet.view_organization", "fleet.view_members"})
 
 
 def _scope_of(obj) -> tuple[uuid.UUID, str | None, uuid.UUID | None]:
@@ -212,3 +211,19 @@ def location_paths_visible_to(actor, organization: Organization) -> list[str] | 
 
 def machine_ids_visible_to(actor, organization: Organization) -> list[uuid.UUID]:
     return [g.machine_id for g in grants_for(actor) if g.touches(organization) and g.role in MACHINE_ROLES]
+
+
+# ---- support staff (fleetadmin.support) -------------------------------------------------------------
+
+
+def is_support_staff(actor) -> bool:
+    """Support staff: signed-in staff members of the support group, and superusers (``User.is_support``).
+
+    API keys, support actors and anonymous users are not: the console and grants are for people.
+    """
+    return bool(getattr(actor, "is_authenticated", False) and getattr(actor, "is_support", False))
+
+
+def may_open_grant(actor, organization: Organization) -> bool:
+    """Who may open a ticket-scoped, read-only grant on an organization: support staff, on any organization."""
+    return is_support_staff(actor)

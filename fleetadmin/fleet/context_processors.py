@@ -12,6 +12,6 @@ def navigation(request):
     def load():
         from fleetadmin.fleet.selectors import visible_organizations
 
-        return list(visible_organizations(user).order_by("name", "id")[: SWITCHER_LIMIT + 1])
+        return list(visible_organizations(user).only("pk", "name").order_by("name", "id")[: SWITCHER_LIMIT + 1])
 
     return {"nav_organizations": SimpleLazyObject(load), "nav_switcher_limit": SWITCHER_LIMIT}

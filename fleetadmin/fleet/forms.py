@@ -44,6 +44,10 @@ class RenameForm(forms.Form):
 class OrganizationForm(forms.Form):
     name = _name_field("Organization name")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].error_messages["required"] = "Enter an organization name; it cannot be empty."
+
 
 class OrganizationDeleteForm(forms.Form):
     confirm_name = forms.CharField(

@@ -33,9 +33,13 @@ ROLE_CHOICES = [(role.value, role.label) for role in members.INVITABLE_ROLES]
 INVITATION_SESSION_KEY = "_fa_invitation"
 
 
+# The invite/role forms list locations in tree order; bounded so the page stays small in a huge organization.
+LOCATION_CHOICES_LIMIT = 500
+
+
 def _location_choices(actor, organization: Organization) -> list[tuple[str, str]]:
-    flat = selectors.flatten_tree(selectors.organization_tree(actor, organization))
-    return [(str(node.location.pk), "\u2003" * depth + node.location.name) for depth, node in flat]
+    locations = selectors.visible_locations(actor, organization).order_by("path")[:LOCATION_CHOICES_LIMIT]
+    return [(str(location.pk), "\u2003" * location.depth + location.name) for location in locations]
 
 
 def _role_form(form_class, actor, organization, data=None, **kwargs):
@@ -119,7 +123,11 @@ def organization_settings(request: HttpRequest, org_id) -> HttpResponse:
             form = TwoFactorPolicyForm(request.POST)
             form.is_valid()
             required = bool(form.cleaned_data.get("require_two_factor"))
-            members.organization_set_two_factor(actor=request.user, organization=organization, required=required)
+            try:
+                members.organization_set_two_factor(actor=request.user, organization=organization, required=required)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+                return redirect("fleet:settings", org_id=organization.pk)
             messages.success(
                 request,
                 "Members now need two-factor sign-in to open this organization."

@@ -137,6 +137,12 @@ def organization_set_two_factor(*, actor, organization: Organization, required: 
     before = organization.require_two_factor
     if before == required:
         return organization
+    if required and isinstance(actor, get_user_model()):
+        from fleetadmin.accounts.two_factor import has_two_factor
+
+        if not has_two_factor(actor):
+            message = "Turn on two-factor sign-in for your own account first; then require it of others."
+            raise ValidationError({"require_two_factor": message})
     organization.require_two_factor = required
     organization.save(update_fields=["require_two_factor"])
     audit.record(
@@ -151,14 +157,17 @@ def organization_set_two_factor(*, actor, organization: Organization, required: 
 
 def deletion_blockers(organization: Organization) -> list[str]:
     """Why the organization cannot be deleted now (empty when it can)."""
-    from fleetadmin.billing.models import Invoice, InvoiceStatus
 
     def plural(n: int, word: str) -> str:
         return f"{n} {word}{'s' if n != 1 else ''}"
 
-    invoices = Invoice.objects.filter(Q(billing_organization=organization) | Q(customer=organization))
-    unpaid = invoices.filter(status=InvoiceStatus.OPEN).count()
-    settled = invoices.exclude(status=InvoiceStatus.OPEN).count()
+    # Billing's invoices protect the organization (on_delete=PROTECT); they are reached through the
+    # relations billing declares on Organization, because billing imports fleet and not the reverse.
+    invoice_model = organization.issued_invoices.model
+    invoices = invoice_model.objects.filter(Q(billing_organization=organization) | Q(customer=organization))
+    open_status = "open"  # billing.models.InvoiceStatus.OPEN
+    unpaid = invoices.filter(status=open_status).count()
+    settled = invoices.exclude(status=open_status).count()
     customers = organization.billing_customers.count()
     blockers = []
     if unpaid:
@@ -447,6 +456,8 @@ def membership_remove(*, actor, membership: Membership) -> None:
 @transaction.atomic
 def membership_leave(*, actor, organization: Organization) -> int:
     """The actor gives up every role they hold in the organization. The last owner cannot leave."""
+    if not isinstance(actor, get_user_model()):  # an API key or support staff under a grant holds no membership
+        raise PermissionDenied("Only a member can leave an organization.")
     _lock(organization)
     memberships = list(Membership.objects.filter(user=actor, organization=organization).select_related("location"))
     if not memberships:

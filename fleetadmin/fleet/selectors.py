@@ -7,10 +7,12 @@ import binascii
 import uuid
 from dataclasses import dataclass, field
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
+from fleetadmin import clock
 from fleetadmin.core.actors import SYSTEM
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.models import Location, Machine, Organization
@@ -23,11 +25,24 @@ def visible_organizations(actor) -> QuerySet[Organization]:
     return Organization.objects.filter(pk__in=org_ids)
 
 
+def _with_support_flag(organizations: QuerySet[Organization]) -> QuerySet[Organization]:
+    """Annotate ``support_access_open``: whether support staff hold access now (the members' banner).
+
+    In the same query as the organization itself, so the banner costs no query on a page without one.
+    """
+    if not apps.is_installed("fleetadmin.support"):
+        return organizations
+    grants = apps.get_model("support", "SupportGrant").objects.filter(
+        organization=OuterRef("pk"), ended_at=None, expires_at__gt=clock.now()
+    )
+    return organizations.annotate(support_access_open=Exists(grants))
+
+
 def get_organization_for(actor, organization_id: uuid.UUID | str) -> Organization:
     """The organization, if the actor may see it; otherwise 404 (never 403, so ids do not leak)."""
     try:
-        organization = Organization.objects.get(pk=organization_id)
-    except (Organization.DoesNotExist, ValueError, TypeError):
+        organization = _with_support_flag(Organization.objects).get(pk=organization_id)
+    except (Organization.DoesNotExist, ValueError, TypeError, ValidationError):
         raise Http404("No such organization.") from None
     if not authz.can(actor, "fleet.view_organization", organization):
         raise Http404("No such organization.")

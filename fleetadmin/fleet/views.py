@@ -28,6 +28,8 @@ MESSAGES_OOB = "includes/messages.html"
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    if getattr(request.user, "is_support", False) and not request.user.memberships.exists():
+        return redirect("support:console")  # support staff work from the console, not a membership list
     organizations = list(selectors.visible_organizations(request.user).order_by("name")[:2])
     if len(organizations) == 1:
         return redirect("fleet:organization", org_id=organizations[0].pk)

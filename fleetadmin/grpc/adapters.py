@@ -31,7 +31,8 @@ from fleetadmin.oauth import selectors as oauth_selectors
 from fleetadmin.oauth import services as oauth_services
 from fleetadmin.oauth.models import ClientAuthentication, Grant, Pkce, UrlValidation
 
-# ListKeys has no page token in the platform's proto; it answers with the newest keys, at most this many.
+# ListKeys has no page token in the platform's proto; it answers with the newest keys, at most this many
+# (serve_grpc --list-keys-limit).
 LIST_KEYS_LIMIT = 1000
 AUTHORIZATION_TYPE = "role"
 
@@ -71,8 +72,9 @@ def _timestamp(value: datetime | None) -> Timestamp | None:
 class Adapters:
     """The RPCs fleetadmin serves, by their proto names. ``portal_url`` makes the web URLs absolute."""
 
-    def __init__(self, portal_url: str):
+    def __init__(self, portal_url: str, list_keys_limit: int = LIST_KEYS_LIMIT):
         self.portal_url = portal_url.rstrip("/") + "/"
+        self.list_keys_limit = list_keys_limit
 
     def _absolute(self, path: str) -> str:
         return urljoin(self.portal_url, path.lstrip("/"))
@@ -195,13 +197,13 @@ class Adapters:
         organization = fleet_selectors.get_organization_for(actor, parse_uuid(request.org_id, "org_id"))
         keys: list[ApiKey] = []
         cursor = ""
-        while len(keys) < LIST_KEYS_LIMIT:
+        while len(keys) < self.list_keys_limit:
             page = key_selectors.key_page(actor, organization, key_selectors.KeyFilters(), cursor=cursor)
             keys.extend(page.keys)
             if not page.next_cursor:
                 break
             cursor = page.next_cursor
-        return pb.ListKeysResponse(api_keys=[self._key_message(k) for k in keys[:LIST_KEYS_LIMIT]])
+        return pb.ListKeysResponse(api_keys=[self._key_message(k) for k in keys[: self.list_keys_limit]])
 
     def GetRobotAPIKeys(self, actor, request: pb.GetRobotAPIKeysRequest) -> pb.GetRobotAPIKeysResponse:
         machine = fleet_selectors.find_machine_for(actor, parse_uuid(request.robot_id, "robot_id"))
@@ -210,7 +212,7 @@ class Adapters:
             key_selectors.visible_keys(actor, machine.organization)
             .filter(Exists(on_machine))
             .order_by("-created_at", "-pk")
-            .prefetch_related("authorizations")[:LIST_KEYS_LIMIT]
+            .prefetch_related("authorizations")[: self.list_keys_limit]
         )
         return pb.GetRobotAPIKeysResponse(api_keys=[self._key_message(k) for k in keys])
 
@@ -335,9 +337,12 @@ class Adapters:
 
     def UpdateOAuthApp(self, actor, request: pb.UpdateOAuthAppRequest) -> pb.UpdateOAuthAppResponse:
         app = self._app(actor, request.org_id, request.client_id)
-        # The platform's message carries the whole configuration; without one, only the name changes.
+        # The platform's message carries the whole configuration; without one it stays as it is, and an
+        # empty client_name (proto3 cannot tell it from "not sent") keeps the current name.
         config = self._config_in(request.oauth_config) if request.HasField("oauth_config") else {}
-        oauth_services.oauth_app_update(actor=actor, app=app, client_name=request.client_name, **config)
+        if request.client_name:
+            config["client_name"] = request.client_name
+        oauth_services.oauth_app_update(actor=actor, app=app, **config)
         return pb.UpdateOAuthAppResponse()
 
     def DeleteOAuthApp(self, actor, request: pb.DeleteOAuthAppRequest) -> pb.DeleteOAuthAppResponse:
@@ -402,6 +407,5 @@ class Adapters:
         )
 
 
-SERVED = tuple(
-    name for name in vars(Adapters) if name[:1].isupper() and callable(getattr(Adapters, name))
-)  # the RPC names fleetadmin answers; every other AppService method is UNIMPLEMENTED
+# The RPC names fleetadmin answers; every other AppService method is UNIMPLEMENTED.
+SERVED = tuple(name for name in vars(Adapters) if name[:1].isupper() and callable(getattr(Adapters, name)))

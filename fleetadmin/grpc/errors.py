@@ -38,8 +38,7 @@ def validation_message(error: ValidationError) -> str:
     parts = []
     for name, errors in error.error_dict.items():
         for message in (str(m) for e in errors for m in e.messages):
-            # Most rules already name their field ("pkce: must be one of ..."); say it once.
-            parts.append(message if message.startswith(f"{name}:") else f"{name}: {message}")
+            parts.append(f"{name}: {message}")  # the rules' messages never name their field; the channel does
     return "; ".join(parts)
 
 

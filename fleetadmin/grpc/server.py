@@ -27,7 +27,7 @@ from viam.proto.rpc.auth import AuthenticateResponse, UnimplementedAuthServiceBa
 
 from fleetadmin.audit.context import RequestContext, bind_request_context
 from fleetadmin.grpc import access
-from fleetadmin.grpc.adapters import SERVED, Adapters
+from fleetadmin.grpc.adapters import LIST_KEYS_LIMIT, SERVED, Adapters
 from fleetadmin.grpc.errors import to_grpc_error
 
 REQUEST_ID_METADATA = "x-request-id"
@@ -128,9 +128,10 @@ class AppService(UnimplementedAppServiceBase):
         return refuse
 
 
-def build_server(*, portal_url: str, workers: int = 8) -> grpclib.server.Server:
+def build_server(*, portal_url: str, workers: int = 8, list_keys_limit: int = LIST_KEYS_LIMIT) -> grpclib.server.Server:
     calls = _Calls(ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fleetadmin-grpc"))
-    return grpclib.server.Server([AuthService(calls), AppService(calls, Adapters(portal_url))])
+    adapters = Adapters(portal_url, list_keys_limit=list_keys_limit)
+    return grpclib.server.Server([AuthService(calls), AppService(calls, adapters)])
 
 
 def tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:

@@ -66,23 +66,34 @@ class AuthenticationFailed(Exception):
     code: str
     message: str
     status: int = 401
+    key_exists: bool = False  # the id names a real key (so its failures are counted per key id)
 
 
-def _failure_cache_key(ip: str | None) -> str:
-    return f"apikey-failures:{ip or 'unknown'}"
+# Failed authentications are counted twice, separately: per client address (enumeration and noise from one
+# place) and per existing key id (guessing one key's value from many places). Neither counter ever stops a
+# correct key id and value: a 46-character random value cannot be brute-forced, so a throttle that refused
+# it would only let one misbehaving script, or everyone behind one proxy address, lock out a customer.
+# Over either limit, a failure is answered 429 without saying why it failed.
 
 
-def _throttled(ip: str | None) -> bool:
-    return (cache.get(_failure_cache_key(ip)) or 0) >= settings.API_KEY_FAILURE_LIMIT
+def _address_counter(ip: str | None) -> str:
+    return f"apikey-failures:ip:{ip or 'unknown'}"
 
 
-def _count_failure(ip: str | None) -> None:
-    cache_key = _failure_cache_key(ip)
-    if not cache.add(cache_key, 1, timeout=settings.API_KEY_FAILURE_WINDOW_SECONDS):
-        try:
-            cache.incr(cache_key)
-        except ValueError:  # expired between add() and incr()
-            cache.add(cache_key, 1, timeout=settings.API_KEY_FAILURE_WINDOW_SECONDS)
+def _key_counter(key_id: uuid.UUID) -> str:
+    return f"apikey-failures:key:{key_id}"
+
+
+def _count_failure(cache_key: str) -> int:
+    """Add one failure to the counter; return the count within the current window."""
+    window = settings.API_KEY_FAILURE_WINDOW_SECONDS
+    if cache.add(cache_key, 1, timeout=window):
+        return 1
+    try:
+        return cache.incr(cache_key)
+    except ValueError:  # expired between add() and incr()
+        cache.add(cache_key, 1, timeout=window)
+        return 1
 
 
 def parse_authorization_header(header: str) -> tuple[uuid.UUID, str]:
@@ -99,19 +110,34 @@ def parse_authorization_header(header: str) -> tuple[uuid.UUID, str]:
     return parsed_id, value
 
 
+def _load_key(key_id: uuid.UUID) -> tuple[ApiKey | None, list[ApiKeyAuthorization]]:
+    """The key and its authorizations in one query (the authorizations with their key joined)."""
+    authorizations = list(ApiKeyAuthorization.objects.filter(key_id=key_id).select_related("key").order_by("id"))
+    if not authorizations:  # an unknown id, or a key without authorizations: a second, rare query
+        return ApiKey.objects.filter(pk=key_id).first(), []
+    key = authorizations[0].key
+    for authorization in authorizations:
+        authorization.key = key
+    return key, authorizations
+
+
 def authenticate_key(key_id: uuid.UUID, value: str) -> ApiKeyPrincipal:
-    """Resolve a key id and value to a principal, or raise AuthenticationFailed saying why not."""
+    """Resolve a key id and value to a principal, or raise AuthenticationFailed saying why not.
+
+    One query for a valid key (key and authorizations together), plus an UPDATE of last_used_at at most
+    once a minute.
+    """
     if not tokens.is_well_formed(value, KEY_PREFIX):
         raise AuthenticationFailed(
             "malformed_key",
             "The key value is malformed (wrong prefix, length or checksum); check that it was copied whole.",
         )
-    key = ApiKey.objects.filter(pk=key_id).first()
+    key, authorizations = _load_key(key_id)
     if key is None:
         raise AuthenticationFailed("unknown_key", f"Unknown API key id {key_id}.")
     if not tokens.verify(value, tokens.StoredSecret(hash=key.secret_hash, pepper_id=key.pepper_id)):
-        raise AuthenticationFailed("wrong_value", f"The key value does not match API key {key_id}.")
-    return _principal_if_usable(key, key_id)
+        raise AuthenticationFailed("wrong_value", f"The key value does not match API key {key_id}.", key_exists=True)
+    return _principal_if_usable(key, key_id, authorizations)
 
 
 def authenticate_key_id(key_id: uuid.UUID) -> ApiKeyPrincipal:
@@ -120,45 +146,58 @@ def authenticate_key_id(key_id: uuid.UUID) -> ApiKeyPrincipal:
     Same refusals, with the same reasons, as authenticate_key: a key deleted, rotated out or
     expired since the value was checked stops working at once.
     """
-    key = ApiKey.objects.filter(pk=key_id).first()
+    key, authorizations = _load_key(key_id)
     if key is None:
         raise AuthenticationFailed("unknown_key", f"Unknown API key id {key_id}.")
-    return _principal_if_usable(key, key_id)
+    return _principal_if_usable(key, key_id, authorizations)
 
 
-def _principal_if_usable(key: ApiKey, key_id: uuid.UUID) -> ApiKeyPrincipal:
+def _principal_if_usable(key: ApiKey, key_id: uuid.UUID, authorizations: list[ApiKeyAuthorization]) -> ApiKeyPrincipal:
     now = clock.now()
     if key.deleted_at is not None:
         raise AuthenticationFailed(
-            "deleted_key", f"API key {key_id} was deleted at {key.deleted_at:%Y-%m-%dT%H:%M:%SZ}."
+            "deleted_key", f"API key {key_id} was deleted at {key.deleted_at:%Y-%m-%dT%H:%M:%SZ}.", key_exists=True
         )
     if key.retired_at is not None and key.retired_at <= now:
         raise AuthenticationFailed(
             "rotated_out_key",
             f"API key {key_id} was rotated out at {key.retired_at:%Y-%m-%dT%H:%M:%SZ}; "
             f"use its replacement {key.replaced_by_id}.",
+            key_exists=True,
         )
     if key.expires_at is not None and key.expires_at <= now:
-        raise AuthenticationFailed("expired_key", f"API key {key_id} expired at {key.expires_at:%Y-%m-%dT%H:%M:%SZ}.")
-    authorizations = list(key.authorizations.all())
-    api_key_touch(key=key, now=now)
+        raise AuthenticationFailed(
+            "expired_key", f"API key {key_id} expired at {key.expires_at:%Y-%m-%dT%H:%M:%SZ}.", key_exists=True
+        )
+    from fleetadmin.audit.context import current_request_context
+
+    api_key_touch(key=key, now=now, ip=current_request_context().ip)  # the keys list shows the last address
     return ApiKeyPrincipal(key, authorizations)
 
 
 def authenticate_request(request) -> ApiKeyPrincipal:
-    """Authenticate the request's Authorization header; failures are counted per client address."""
+    """Authenticate the request's Authorization header. A success costs no cache round trip; a failure is
+    counted per client address and per key id, and past either limit answered 429 (see above)."""
     from fleetadmin.audit.context import current_request_context
 
-    ip = current_request_context().ip
-    if _throttled(ip):
-        raise AuthenticationFailed(
-            "too_many_failures", "Too many failed API-key authentications from this address; wait and retry.", 429
-        )
-    header = request.headers.get("Authorization", "")
-    if not header:
-        raise AuthenticationFailed("missing_credentials", f"Missing credentials: {HEADER_HELP}.")
+    key_id = None
     try:
-        return authenticate_key(*parse_authorization_header(header))
-    except AuthenticationFailed:
-        _count_failure(ip)
+        header = request.headers.get("Authorization", "")
+        if not header:
+            raise AuthenticationFailed("missing_credentials", f"Missing credentials: {HEADER_HELP}.")
+        key_id, value = parse_authorization_header(header)
+        return authenticate_key(key_id, value)
+    except AuthenticationFailed as failure:
+        limit = settings.API_KEY_FAILURE_LIMIT
+        from_address = _count_failure(_address_counter(current_request_context().ip))
+        # Only ids of keys that exist get a counter: random ids must not fill the cache.
+        on_key = _count_failure(_key_counter(key_id)) if failure.key_exists else 0
+        if from_address > limit:
+            raise AuthenticationFailed(
+                "too_many_failures", "Too many failed API-key authentications from this address; wait and retry.", 429
+            ) from None
+        if on_key > limit:
+            raise AuthenticationFailed(
+                "too_many_failures", f"Too many failed authentications of API key {key_id}; wait and retry.", 429
+            ) from None
         raise

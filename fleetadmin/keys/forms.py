@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 
 from fleetadmin.keys.models import ROLES_BY_RESOURCE, ApiKey, ResourceType
-from fleetadmin.keys.services import GRACE_PERIODS
+from fleetadmin.keys.rules import GRACE_LABELS, GRACE_PERIODS, grace_refused
 
 # The one-time token lands in ApiKey.creation_token: bounded like that column.
 FORM_TOKEN_MAX_LENGTH = ApiKey._meta.get_field("creation_token").max_length
@@ -18,7 +18,6 @@ EXPIRY_CHOICES = [
     ("date", "On a date"),
 ]
 EXPIRY_DELTAS = {"30d": timedelta(days=30), "90d": timedelta(days=90), "1y": timedelta(days=365)}
-GRACE_LABELS = {"none": "None: the old value stops working now", "1h": "1 hour", "24h": "24 hours", "7d": "7 days"}
 GRACE_CHOICES = [(value, GRACE_LABELS[value]) for value in GRACE_PERIODS]
 
 
@@ -27,21 +26,36 @@ def role_for(scope_type: str, access: str) -> str:
     return owner if access == "owner" else operator
 
 
+class PickerChoiceField(forms.ChoiceField):
+    """A searchable picker's select: its choices are one page of options, for display; any id that the
+    lookup (scoped by fleet.authz) accepts is valid, so a search result beyond the page can be submitted."""
+
+    def __init__(self, *args, **kwargs):
+        self.lookup = None
+        super().__init__(*args, **kwargs)
+
+    def valid_value(self, value) -> bool:
+        return self.lookup is not None and self.lookup(value) is not None
+
+
 class ScopeForm(forms.Form):
     """Where a key's authorization applies: the organization, one location or one machine, and how much."""
 
     scope_type = forms.ChoiceField(label="Scope", choices=ResourceType.choices, widget=forms.RadioSelect)
-    location = forms.ChoiceField(label="Location", required=False)
-    machine = forms.ChoiceField(label="Machine", required=False)
+    location = PickerChoiceField(label="Location", required=False)
+    machine = PickerChoiceField(label="Machine", required=False)
     access = forms.ChoiceField(label="Access", choices=ACCESS_CHOICES, widget=forms.RadioSelect, initial="owner")
 
-    def __init__(self, *args, scope_types, locations, machines, **kwargs):
-        """``locations``: [(id, label)]; ``machines``: [(location label, [(id, label)])] for optgroups."""
+    def __init__(self, *args, scope_types, locations, machines, location_lookup=None, machine_lookup=None, **kwargs):
+        """``locations``: [(id, label)]; ``machines``: [(location label, [(id, label)])] for optgroups;
+        the lookups return the location or machine an id names if the actor may use it, else None."""
         super().__init__(*args, **kwargs)
         self.fields["scope_type"].choices = [c for c in ResourceType.choices if c[0] in scope_types]
         self.fields["scope_type"].initial = next(iter(scope_types), None)
         self.fields["location"].choices = [("", "Choose a location"), *locations]
         self.fields["machine"].choices = [("", "Choose a machine"), *machines]
+        self.fields["location"].lookup = location_lookup
+        self.fields["machine"].lookup = machine_lookup
 
     def clean(self):
         data = super().clean()
@@ -85,6 +99,14 @@ class KeyCreateForm(ScopeForm):
                 if expires_at <= self.now:
                     self.add_error("expires_on", "The expiry date must be in the future.")
                 data["expires_at"] = expires_at
+        elif data.get("expires_on") is not None and expiry in dict(EXPIRY_CHOICES):
+            # Two answers to one question: say so rather than silently drop the date.
+            chosen = dict(EXPIRY_CHOICES)[expiry]
+            self.add_error(
+                "expires_on",
+                f"Expires is “{chosen}” but a date is filled in too ({data['expires_on'].isoformat()}). "
+                "Choose “On a date” to use the date, or clear the date.",
+            )
         elif expiry in EXPIRY_DELTAS:
             data["expires_at"] = self.now + EXPIRY_DELTAS[expiry]
         else:
@@ -98,7 +120,11 @@ class KeyRenameForm(forms.Form):
 
 class KeyRotateForm(forms.Form):
     grace = forms.ChoiceField(
-        label="Keep the old value working for", choices=GRACE_CHOICES, initial="none", widget=forms.RadioSelect
+        label="Keep the old value working for",
+        choices=GRACE_CHOICES,
+        initial="none",
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": grace_refused("%(value)s")},
     )
 
 

@@ -73,6 +73,7 @@ class ApiKey(models.Model):
     created_by_name = models.CharField(max_length=255, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True, help_text="The address of that last use.")
     rotated_at = models.DateTimeField(null=True, blank=True)
     retired_at = models.DateTimeField(null=True, blank=True, help_text="After this instant the key is rejected.")
     replaced_by = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
@@ -100,6 +101,16 @@ class ApiKey(models.Model):
     def authz_parts(self) -> list:
         """What fleet.authz must cover to act on this key: each authorization (or the organization)."""
         return list(self.authorizations.all()) or [self.organization]
+
+    @property
+    def ends_at(self):
+        """When the key stops working: its expiry or the end of its rotation grace period, whichever is first."""
+        ends = [moment for moment in (self.expires_at, self.retired_at) if moment is not None]
+        return min(ends) if ends else None
+
+    def in_grace(self, now) -> bool:
+        """Rotated, and still accepted until ``retired_at``."""
+        return self.replaced_by_id is not None and self.retired_at is not None and self.retired_at > now
 
     def status(self, now) -> str:
         if self.retired_at and self.retired_at <= now:

@@ -15,6 +15,7 @@ from django.http import Http404
 from fleetadmin import clock
 from fleetadmin.audit.models import AuditEvent
 from fleetadmin.fleet import authz
+from fleetadmin.fleet import selectors as fleet_selectors
 from fleetadmin.fleet.models import Organization
 from fleetadmin.keys.models import ApiKey, ApiKeyAuthorization, KeyStatus, ResourceType
 
@@ -28,9 +29,14 @@ def _authorizations_prefetch() -> Prefetch:
     )
 
 
-def visible_keys(actor, organization: Organization) -> QuerySet[ApiKey]:
-    """Live keys of the organization that the actor may see: every authorization inside the actor's reach."""
-    keys = ApiKey.objects.alive().filter(organization=organization)
+DELETED = "deleted"  # a status filter of the list only: deleted keys are tombstones, not a KeyStatus
+LIST_STATUS_CHOICES = [*KeyStatus.choices, (DELETED, "Deleted")]
+
+
+def visible_keys(actor, organization: Organization, *, deleted: bool = False) -> QuerySet[ApiKey]:
+    """Live (or, with ``deleted``, deleted) keys of the organization that the actor may see: every
+    authorization inside the actor's reach."""
+    keys = ApiKey.objects.filter(organization=organization, deleted_at__isnull=not deleted)
     if not authz.can(actor, "fleet.view_organization", organization):
         return keys.none()
     paths = authz.location_paths_visible_to(actor, organization)
@@ -97,7 +103,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID] | None:
 def key_page(actor, organization: Organization, filters: KeyFilters, cursor: str = "") -> KeyPage:
     """One page of keys, newest first, by keyset pagination: no COUNT, no OFFSET."""
     now = clock.now()
-    keys = visible_keys(actor, organization)
+    keys = visible_keys(actor, organization, deleted=filters.status == DELETED)
     if filters.query:
         try:
             keys = keys.filter(pk=uuid.UUID(filters.query))
@@ -107,7 +113,7 @@ def key_page(actor, organization: Organization, filters: KeyFilters, cursor: str
         keys = keys.filter(Exists(ApiKeyAuthorization.objects.filter(key=OuterRef("pk"), resource_type=filters.scope)))
     if filters.role:
         keys = keys.filter(Exists(ApiKeyAuthorization.objects.filter(key=OuterRef("pk"), role=filters.role)))
-    if filters.status:
+    if filters.status and filters.status != DELETED:
         keys = keys.with_status(filters.status, now)
     position = decode_cursor(cursor) if cursor else None
     if position is not None:
@@ -119,6 +125,14 @@ def key_page(actor, organization: Organization, filters: KeyFilters, cursor: str
     return KeyPage(keys=rows, next_cursor=encode_cursor(rows[-1]) if has_more else None, now=now)
 
 
+def predecessors_of(keys: list[ApiKey]) -> dict:
+    """For each key that replaced another by rotation: {new key id: the rotated-out key} (one query)."""
+    if not keys:
+        return {}
+    older = ApiKey.objects.filter(replaced_by__in=[key.pk for key in keys]).only("id", "name", "replaced_by_id")
+    return {key.replaced_by_id: key for key in older}
+
+
 def key_history(key: ApiKey, *, limit: int = 50) -> QuerySet[AuditEvent]:
     """The key's own audit events, newest first, including the rotation that replaced it."""
     return AuditEvent.objects.filter(
@@ -128,3 +142,12 @@ def key_history(key: ApiKey, *, limit: int = 50) -> QuerySet[AuditEvent]:
 
 STATUS_CHOICES = KeyStatus.choices
 SCOPE_CHOICES = ResourceType.choices
+
+
+def find_key_for(actor, key_id) -> ApiKey:
+    """A live key by id alone (the API's ``/api-keys/{id}``), scoped to the actor; 404 when missing or out of reach."""
+    organization_id = ApiKey.objects.alive().filter(pk=key_id).values_list("organization_id", flat=True).first()
+    if organization_id is None:
+        raise Http404("No such API key.")
+    organization = fleet_selectors.get_organization_for(actor, organization_id)
+    return get_key_for(actor, organization, key_id)

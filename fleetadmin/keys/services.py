@@ -16,15 +16,9 @@ from fleetadmin.fleet.models import Location, Machine, Organization
 from fleetadmin.fleet.services import clean_name
 from fleetadmin.keys import tokens
 from fleetadmin.keys.models import ROLES_BY_RESOURCE, ApiKey, ApiKeyAuthorization, ResourceType
+from fleetadmin.keys.rules import GRACE_PERIODS, KEY_PREFIX
 
-KEY_PREFIX = "fak_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-GRACE_PERIODS = {
-    "none": timedelta(0),
-    "1h": timedelta(hours=1),
-    "24h": timedelta(hours=24),
-    "7d": timedelta(days=7),
-}
 
 
 @dataclass(frozen=True)
@@ -242,6 +236,13 @@ def api_key_rotate(*, actor, key: ApiKey, grace: timedelta = timedelta(0)) -> Is
     key.retired_at = now + grace
     key.replaced_by = issued.key
     key.save(update_fields=["rotated_at", "retired_at", "replaced_by"])
+    audit.record(  # the new key id has its own history from its first moment
+        actor=actor,
+        action="keys.api_key.create",
+        organization=key.organization,
+        target=issued.key,
+        changes={"after": {**_snapshot(issued.key), "replaces": str(key.pk)}},
+    )
     audit.record(
         actor=actor,
         action="keys.api_key.rotate",
@@ -360,12 +361,17 @@ def api_key_bulk_delete(*, actor, keys: list[ApiKey]) -> int:
     return len(keys)
 
 
-def api_key_touch(*, key: ApiKey, now: datetime) -> bool:
-    """Record use, at most once a minute per key. Usage is telemetry, not a change, so it is not audited."""
+def api_key_touch(*, key: ApiKey, now: datetime, ip: str | None = None) -> bool:
+    """Record use (when, and from which address), at most once a minute per key.
+
+    Usage is telemetry, not a change, so it is not audited.
+    """
     if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
         return False
     updated = (
-        ApiKey.objects.filter(pk=key.pk).exclude(last_used_at__gt=now - LAST_USED_RESOLUTION).update(last_used_at=now)
+        ApiKey.objects.filter(pk=key.pk)
+        .exclude(last_used_at__gt=now - LAST_USED_RESOLUTION)
+        .update(last_used_at=now, last_used_ip=ip or None)
     )
-    key.last_used_at = now
+    key.last_used_at, key.last_used_ip = now, ip or None
     return bool(updated)

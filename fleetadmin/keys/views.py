@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -12,51 +13,100 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fleetadmin import clock
+from fleetadmin.core.links import portal_base_url
 from fleetadmin.core.web import render_screen
 from fleetadmin.fleet import authz
 from fleetadmin.fleet import selectors as fleet_selectors
 from fleetadmin.fleet.models import Organization
 from fleetadmin.keys import selectors, services
 from fleetadmin.keys.forms import BulkDeleteForm, KeyCreateForm, KeyRenameForm, KeyRotateForm, ScopeForm
-from fleetadmin.keys.models import ApiKey, KeyStatus, ResourceType
+from fleetadmin.keys.models import ApiKey, ResourceType
 from fleetadmin.keys.services import GRACE_PERIODS, Grant, IssuedKey
 
 LIST = "keys/key_list.html"
 DETAIL = "keys/key_detail.html"
-INDENT = "\u2003"
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
 
 
-def _scope_choices(user, organization: Organization, *, location_filter: str = "") -> dict[str, Any]:
-    """What this user may issue keys for: scope types, locations and machines (grouped by location)."""
-    tree = fleet_selectors.organization_tree(user, organization)
-    flat = fleet_selectors.flatten_tree(tree)
-    locations = [
-        (str(node.location.pk), INDENT * depth + node.location.name)
-        for depth, node in flat
-        if authz.can(user, "keys.manage", node.location)
-    ]
-    machine_groups = []
-    for _depth, node in flat:
-        if location_filter and str(node.location.pk) != location_filter:
-            continue
-        rows = [
-            (str(row.machine.pk), row.machine.name)
-            for row in node.machines
-            if authz.can(user, "keys.manage", row.machine)
-        ]
-        if rows:
-            machine_groups.append((node.location.name, rows))
+PICKER_SIZE = 50  # options per picker page; search narrows, nothing loads the whole tree
+
+
+def _scope_choices(user, organization: Organization, source=None) -> dict[str, Any]:
+    """What this user may issue keys for: scope types, and one page each of the location and machine pickers.
+
+    ``source`` (the request's GET or POST) carries the pickers' searches (location_q, machine_q) and the
+    chosen location, which narrows the machines. Every option list is a keyset page of an indexed query
+    scoped by fleet.authz; a chosen id outside the page is looked up, not listed.
+    """
+    source = source or {}
+    location_memo: dict[str, Any] = {}
+    machine_memo: dict[str, Any] = {}
+
+    def location_lookup(value):
+        if value not in location_memo:
+            location_memo[value] = _allowed_location(user, organization, value)
+        return location_memo[value]
+
+    def machine_lookup(value):
+        if value not in machine_memo:
+            machine_memo[value] = _allowed_machine(user, organization, value)
+        return machine_memo[value]
+
+    location_q = source.get("location_q", "").strip()[:100]
+    machine_q = source.get("machine_q", "").strip()[:100]
+    chosen_location = location_lookup(source.get("location", ""))
+    locations, _ = fleet_selectors.location_options(
+        user, organization, "keys.manage", query=location_q, size=PICKER_SIZE
+    )
+    if chosen_location is not None and chosen_location not in locations:
+        locations.insert(0, chosen_location)
+    machines, _ = fleet_selectors.machine_options(
+        user, organization, "keys.manage", query=machine_q, location=chosen_location, size=PICKER_SIZE
+    )
+    chosen_machine = machine_lookup(source.get("machine", ""))
+    if chosen_machine is not None and chosen_machine not in machines:
+        machines.insert(0, chosen_machine)
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for machine in machines:
+        groups.setdefault(machine.location.name, []).append((str(machine.pk), machine.name))
     scope_types = []
     if authz.can(user, "keys.manage", organization):
         scope_types.append(ResourceType.ORGANIZATION)
-    if locations:
+    if locations or location_q:
         scope_types.append(ResourceType.LOCATION)
-    if machine_groups or (location_filter and locations):
+    if machines or machine_q or (chosen_location is not None):
         scope_types.append(ResourceType.ROBOT)
-    return {"scope_types": scope_types, "locations": locations, "machines": machine_groups}
+    return {
+        "scope_types": scope_types,
+        "locations": [(str(loc.pk), loc.name) for loc in locations],
+        "machines": list(groups.items()),
+        "location_lookup": location_lookup,
+        "machine_lookup": machine_lookup,
+    }
+
+
+def _allowed_location(user, organization: Organization, value: str):
+    if not value or not _is_uuid(value):
+        return None
+    found, _ = fleet_selectors.location_options(user, organization, "keys.manage", query=str(value), size=1)
+    return found[0] if found and str(found[0].pk) == str(value) else None
+
+
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _allowed_machine(user, organization: Organization, value: str):
+    if not value or not _is_uuid(value):
+        return None
+    found, _ = fleet_selectors.machine_options(user, organization, "keys.manage", query=str(value), size=1)
+    return found[0] if found and str(found[0].pk) == str(value) else None
 
 
 def _grant_from(user, organization: Organization, data: dict) -> Grant:
@@ -82,6 +132,16 @@ def _warning(issued: IssuedKey) -> str:
     return f"Keep this key somewhere safe; it has {access} to {where}."
 
 
+def _ready_lines(issued: IssuedKey, base_url: str) -> dict[str, str]:
+    """``id:value`` and the curl and ``fleetadmin login`` lines with both filled in: shown once, with the value."""
+    pair = f"{issued.key.pk}:{issued.value}"
+    return {
+        "key_pair": pair,
+        "curl_line": f'curl -H "Authorization: ApiKey {pair}" {base_url}/api/v1/whoami',
+        "login_line": f"fleetadmin login api-key --key-id {issued.key.pk} --key {issued.value} --base-url {base_url}",
+    }
+
+
 def _show_once(request: HttpRequest, organization: Organization, issued: IssuedKey, *, heading: str, replaced=None):
     """The one response that ever carries a key value. Never cached, never stored, never redirected to."""
     context = {
@@ -91,11 +151,18 @@ def _show_once(request: HttpRequest, organization: Organization, issued: IssuedK
         "heading": heading,
         "warning": _warning(issued),
         "replaced": replaced,
+        **_ready_lines(issued, portal_base_url(request)),
     }
     response = render_screen(request, "keys/key_created.html", context, partial="secret-panel")
     add_never_cache_headers(response)
     response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"
     return response
+
+
+def _read_only_text(user, organization: Organization, what: str) -> str:
+    roles = sorted(authz.roles_in(user, organization))
+    who = f"As {' and '.join(roles)} you" if roles else "You"
+    return f"{who} can {what}. An organization owner can make changes."
 
 
 def _organization(request: HttpRequest, org_id) -> Organization:
@@ -114,19 +181,20 @@ def key_list(request: HttpRequest, org_id) -> HttpResponse:
         query=get.get("q", "").strip()[:100],
         scope=get.get("scope", "") if get.get("scope", "") in ResourceType.values else "",
         role=get.get("role", "") if get.get("role", "") in {r for pair in _role_values() for r in pair} else "",
-        status=get.get("status", "") if get.get("status", "") in KeyStatus.values else "",
+        status=get.get("status", "") if get.get("status", "") in dict(selectors.LIST_STATUS_CHOICES) else "",
     )
     page = selectors.key_page(request.user, organization, filters, cursor=get.get("after", ""))
-    can_manage = authz.can(request.user, "keys.manage", organization) or bool(
-        _scope_choices(request.user, organization)["scope_types"]
-    )
+    can_create = authz.can_somewhere(request.user, "keys.manage", organization)
+    replaces = selectors.predecessors_of(page.keys)
     rows = [
         {
             "key": key,
-            "status": key.status(page.now),
+            "status": selectors.DELETED if key.deleted_at else key.status(page.now),
+            "in_grace": key.in_grace(page.now),
+            "replaces": replaces.get(key.pk),
             "first": key.authorizations.all()[0] if key.authorizations.all() else None,
             "more": max(len(key.authorizations.all()) - 1, 0),
-            "can_manage": authz.can(request.user, "keys.manage", key),
+            "can_manage": key.deleted_at is None and authz.can(request.user, "keys.manage", key),
         }
         for key in page.keys
     ]
@@ -136,11 +204,12 @@ def key_list(request: HttpRequest, org_id) -> HttpResponse:
         "rows": rows,
         "page": page,
         "filters": filters,
-        "can_create": can_manage,
+        "can_create": can_create,
         "any_manageable": any(row["can_manage"] for row in rows),
+        "read_only_text": "" if can_create else _read_only_text(request.user, organization, "see these keys"),
         "scope_choices": ResourceType.choices,
         "role_choices": [(r, r) for pair in _role_values() for r in pair],
-        "status_choices": KeyStatus.choices,
+        "status_choices": selectors.LIST_STATUS_CHOICES,
         "first_page": not get.get("after"),
     }
     return render_screen(request, LIST, context, partial="key-table")
@@ -160,8 +229,10 @@ def _role_values():
 def key_create(request: HttpRequest, org_id) -> HttpResponse:
     user = request.user
     organization = _organization(request, org_id)
+    if not authz.can_somewhere(user, "keys.manage", organization):
+        raise PermissionDenied("You cannot create API keys in this organization.")
     source = request.POST if request.method == "POST" else request.GET
-    choices = _scope_choices(user, organization, location_filter=source.get("location", ""))
+    choices = _scope_choices(user, organization, source)
     if not choices["scope_types"]:
         raise PermissionDenied("You cannot create API keys in this organization.")
     now = clock.now()
@@ -207,6 +278,8 @@ def key_create(request: HttpRequest, org_id) -> HttpResponse:
         "form": form,
         "selected_scope": selected_scope,
         "selected_expiry": form["expiry"].value(),
+        "location_q": source.get("location_q", ""),
+        "machine_q": source.get("machine_q", ""),
     }
     return render_screen(request, "keys/key_form.html", context, partial="key-form", status=status)
 
@@ -224,10 +297,13 @@ def _detail_context(request, organization, key, **extra) -> dict[str, Any]:
         "nav_section": "keys",
         "key": key,
         "status": key.status(now),
+        "in_grace": key.in_grace(now),
+        "replaces": selectors.predecessors_of([key]).get(key.pk),
         "authorizations": list(key.authorizations.all()),
         "history": list(selectors.key_history(key)),
         "can_manage": can_manage,
         "usable": can_manage and key.replaced_by_id is None,
+        "read_only_text": _read_only_text(user, organization, "view this key but not rename, rotate or delete it"),
         "rename_form": extra.get("rename_form") or KeyRenameForm(initial={"name": key.name}),
         "rotate_form": extra.get("rotate_form") or KeyRotateForm(),
         "grant_form": extra.get("grant_form")
@@ -307,7 +383,7 @@ def key_duplicate(request: HttpRequest, org_id, key_id) -> HttpResponse:
 @require_POST
 def key_grant(request: HttpRequest, org_id, key_id) -> HttpResponse:
     organization, key = _manage(request, org_id, key_id)
-    form = ScopeForm(request.POST, **_scope_choices(request.user, organization))
+    form = ScopeForm(request.POST, **_scope_choices(request.user, organization, request.POST))
     if form.is_valid():
         try:
             services.api_key_authorization_add(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
-from fleetadmin.oauth import validation
+from fleetadmin.oauth import rules, validation
 from fleetadmin.oauth.models import ClientAuthentication, Grant, OAuthApplication, Pkce, UrlValidation
 
 # The one-time token lands in OAuthApplication.creation_token: bounded like that column.
@@ -37,7 +37,7 @@ class AppForm(forms.Form):
     client_name = forms.CharField(
         label="Client name",
         required=False,
-        help_text="Shown to end users when they sign in. Up to 100 characters.",
+        help_text=f"Shown to end users when they sign in. Up to {rules.MAX_CLIENT_NAME_LENGTH} characters.",
     )
     client_authentication = forms.CharField(
         label="Client authentication",
@@ -162,21 +162,18 @@ class LogoForm(forms.Form):
         help_text="PNG only, at most 200 KB, each side 16 to 4096 pixels. Square logos look best.",
         widget=forms.FileInput(attrs={"accept": "image/png", "aria-describedby": "logo-help errors-logo"}),
         error_messages={
-            "required": "logo: choose a PNG file to upload",
-            "empty": "logo: the file is empty; upload a PNG image",
-            "invalid": "logo: no file was received; choose a PNG file to upload",
+            "required": "choose a PNG file to upload",
+            "empty": "the file is empty; upload a PNG image",
+            "invalid": "no file was received; choose a PNG file to upload",
         },
     )
 
     def clean_logo(self) -> bytes:
         upload = self.cleaned_data["logo"]
-        if upload.size > validation.LOGO_MAX_BYTES:
+        if upload.size > rules.LOGO_MAX_BYTES:
             # Refuse before reading: a huge upload is never loaded into memory.
-            raise ValidationError(
-                f"logo: the file is {upload.size:,} bytes; a logo is at most 200 KB "
-                f"({validation.LOGO_MAX_BYTES:,} bytes)"
-            )
-        return upload.read(validation.LOGO_MAX_BYTES + 1)
+            raise ValidationError(rules.logo_too_large(upload.size))
+        return upload.read(rules.LOGO_MAX_BYTES + 1)
 
 
 class SupportEmailForm(forms.Form):
@@ -185,5 +182,5 @@ class SupportEmailForm(forms.Form):
         max_length=300,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "aria-describedby": "support_email-help"}),
         help_text="Shown on the sign-in page as “Need help? Contact …”.",
-        error_messages={"required": "support_email: enter the address end users write to for help; it cannot be empty"},
+        error_messages={"required": "enter the address end users write to for help; it cannot be empty"},
     )

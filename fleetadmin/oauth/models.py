@@ -8,39 +8,7 @@ from django.db.models import Q
 from oauth2_provider.models import AbstractApplication
 
 from fleetadmin.fleet.models import Organization
-
-
-class ClientAuthentication(models.TextChoices):
-    """The platform's ``client_authentication`` values, spelled exactly as its CLI takes them."""
-
-    UNSPECIFIED = "unspecified", "Unspecified (platform default)"
-    REQUIRED = "required", "Required"
-    NOT_REQUIRED = "not_required", "Not required"
-    NOT_REQUIRED_WHEN_USING_PKCE = "not_required_when_using_pkce", "Not required when the client uses PKCE"
-
-
-class Pkce(models.TextChoices):
-    UNSPECIFIED = "unspecified", "Unspecified (platform default)"
-    REQUIRED = "required", "Required"
-    NOT_REQUIRED = "not_required", "Not required"
-    NOT_REQUIRED_WHEN_USING_CLIENT_AUTHENTICATION = (
-        "not_required_when_using_client_authentication",
-        "Not required when the client authenticates",
-    )
-
-
-class UrlValidation(models.TextChoices):
-    UNSPECIFIED = "unspecified", "Unspecified (platform default)"
-    EXACT_MATCH = "exact_match", "Exact match"
-    ALLOW_WILDCARDS = "allow_wildcards", "Allow wildcards"
-
-
-class Grant(models.TextChoices):
-    AUTHORIZATION_CODE = "authorization_code", "Authorization code"
-    IMPLICIT = "implicit", "Implicit"
-    PASSWORD = "password", "Password"
-    REFRESH_TOKEN = "refresh_token", "Refresh token"
-    DEVICE_CODE = "device_code", "Device code"
+from fleetadmin.oauth.rules import ClientAuthentication, Grant, Pkce, UrlValidation
 
 
 class AuthService(models.Model):

@@ -23,8 +23,7 @@ from fleetadmin.fleet.models import Organization
 from fleetadmin.keys import tokens
 from fleetadmin.oauth import dot, validation
 from fleetadmin.oauth.models import AuthService, OAuthApplication
-
-CLIENT_SECRET_PREFIX = "fas_"  # noqa: S105 -- a greppable prefix, not a secret
+from fleetadmin.oauth.rules import CLIENT_SECRET_PREFIX
 
 
 class _Unset:

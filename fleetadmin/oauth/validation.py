@@ -1,8 +1,10 @@
 """Every input rule of the auth service, shared by the forms, the services and (later) the API.
 
-Each error names the field, the value and what is accepted, the way the
-platform's CLI does: ``redirect_uris: 'http://example.com/cb' must use https
-(http is allowed only for localhost, 127.0.0.1 and [::1])``.
+Each error names the value and what is accepted, the way the platform's CLI
+does, and is keyed by its field: ``{"redirect_uris": "'http://example.com/cb' must
+use https (http is allowed only for localhost, 127.0.0.1 and [::1])"}``. The
+message never repeats the field's name; the channel shows it (the web form under
+the field's label, the API and the CLI as ``redirect_uris: …``).
 
 URI rules (redirect, logout, invite redirect and origin URIs):
 
@@ -47,11 +49,23 @@ from django.core.validators import EmailValidator
 from PIL import Image
 
 from fleetadmin.core.text import accepted, shown
-from fleetadmin.oauth.models import ClientAuthentication, Grant, Pkce, UrlValidation
+from fleetadmin.oauth.rules import (
+    LOGO_MAX_BYTES,
+    LOGO_MAX_PIXELS,
+    LOGO_MAX_SIDE,
+    LOGO_MIN_SIDE,
+    MAX_CLIENT_NAME_LENGTH,
+    MAX_URI_LENGTH,
+    MAX_URIS,
+    ClientAuthentication,
+    Grant,
+    Pkce,
+    UrlValidation,
+    logo_too_large,
+    one_of,
+    unknown_grant,
+)
 
-MAX_URIS = 100
-MAX_URI_LENGTH = 2048
-MAX_CLIENT_NAME_LENGTH = 100
 MAX_ERRORS_PER_FIELD = 10
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 HTTP_RULE = "http is allowed only for localhost, 127.0.0.1 and [::1]"
@@ -96,8 +110,7 @@ REFRESH_ALONE_WARNING = (
 def clean_choice(value: Any, choices: type[ClientAuthentication | Pkce | UrlValidation], field: str) -> str:
     text = "" if value is None else str(value).strip()
     if text not in choices.values:
-        got = f"; got '{shown(text)}'" if text else ""
-        raise ValidationError({field: f"{field}: must be one of {accepted(choices.values)}{got}"})
+        raise ValidationError({field: one_of(choices.values, text)})
     return text
 
 
@@ -108,16 +121,9 @@ def clean_grants(values: Iterable[Any] | str | None) -> list[str]:
     given = [str(v).strip() for v in (values or []) if str(v).strip()]
     unknown = [v for v in given if v not in Grant.values]
     if unknown:
-        raise ValidationError(
-            {
-                "enabled_grants": [
-                    f"enabled_grants: '{shown(v)}' is not a grant; accepted: {accepted(Grant.values)}"
-                    for v in unknown[:MAX_ERRORS_PER_FIELD]
-                ]
-            }
-        )
+        raise ValidationError({"enabled_grants": [unknown_grant(v) for v in unknown[:MAX_ERRORS_PER_FIELD]]})
     if not given:
-        raise ValidationError({"enabled_grants": f"enabled_grants: choose at least one of {accepted(Grant.values)}"})
+        raise ValidationError({"enabled_grants": f"choose at least one of {accepted(Grant.values)}"})
     return [grant for grant in Grant.values if grant in given]
 
 
@@ -135,7 +141,7 @@ def check_combination(client_authentication: str, pkce: str) -> None:
         raise ValidationError(
             {
                 "pkce": (
-                    "pkce: 'not_required' together with client_authentication 'not_required' would let anyone "
+                    "'not_required' together with client_authentication 'not_required' would let anyone "
                     "who intercepts an authorization code exchange it for tokens; require PKCE (pkce 'required') "
                     "or client authentication (client_authentication 'required')"
                 )
@@ -145,7 +151,7 @@ def check_combination(client_authentication: str, pkce: str) -> None:
         raise ValidationError(
             {
                 "client_authentication": (
-                    "client_authentication: 'not_required_when_using_pkce' waives client authentication for "
+                    "'not_required_when_using_pkce' waives client authentication for "
                     "clients that use PKCE, but pkce is 'not_required'; set pkce to required, unspecified or "
                     "not_required_when_using_client_authentication, or client_authentication to required"
                 )
@@ -158,7 +164,7 @@ def check_combination(client_authentication: str, pkce: str) -> None:
         raise ValidationError(
             {
                 "pkce": (
-                    "pkce: 'not_required_when_using_client_authentication' waives PKCE for clients that "
+                    "'not_required_when_using_client_authentication' waives PKCE for clients that "
                     f"authenticate, but client_authentication is '{client_authentication}'; set "
                     "client_authentication to required or not_required_when_using_pkce, or pkce to required"
                 )
@@ -182,7 +188,7 @@ def split_list(value: str | Iterable[str] | None) -> list[str]:
 
 
 def _refuse(field: str, value: str, rule: str) -> ValidationError:
-    return ValidationError(f"{field}: '{shown(value)}' {rule}")
+    return ValidationError(f"'{shown(value)}' {rule}")
 
 
 def _ascii_host(field: str, value: str, host: str) -> str:
@@ -361,13 +367,13 @@ def clean_uri_list(
     if errors:
         if len(errors) > MAX_ERRORS_PER_FIELD:
             more = len(errors) - MAX_ERRORS_PER_FIELD
-            errors = [*errors[:MAX_ERRORS_PER_FIELD], f"{field}: …and {more} more invalid URI{'s' if more > 1 else ''}"]
+            errors = [*errors[:MAX_ERRORS_PER_FIELD], f"…and {more} more invalid URI{'s' if more > 1 else ''}"]
         raise ValidationError({field: errors})
     if len(cleaned) > MAX_URIS:
-        raise ValidationError({field: f"{field}: {len(cleaned)} distinct URIs given; at most {MAX_URIS} are accepted"})
+        raise ValidationError({field: f"{len(cleaned)} distinct URIs given; at most {MAX_URIS} are accepted"})
     if required and not cleaned:
         kind = "origin" if origin else "redirect URI"
-        raise ValidationError({field: f"{field}: enter at least one {kind}, an absolute https URL (one per line)"})
+        raise ValidationError({field: f"enter at least one {kind}, an absolute https URL (one per line)"})
     return cleaned
 
 
@@ -375,7 +381,7 @@ def clean_single_uri(value: Any, *, field: str, url_validation: str, required: b
     text = "" if value is None else str(value).strip()
     if not text:
         if required:
-            raise ValidationError({field: f"{field}: enter an absolute https URL, such as https://app.example.com/"})
+            raise ValidationError({field: "enter an absolute https URL, such as https://app.example.com/"})
         return ""
     try:
         return clean_uri(text, field=field, url_validation=url_validation)
@@ -386,11 +392,9 @@ def clean_single_uri(value: Any, *, field: str, url_validation: str, required: b
 def clean_client_name(value: Any) -> str:
     name = " ".join(("" if value is None else str(value)).split())
     if len(name) > MAX_CLIENT_NAME_LENGTH:
-        raise ValidationError(
-            {"client_name": f"client_name: at most {MAX_CLIENT_NAME_LENGTH} characters; this one has {len(name)}"}
-        )
+        raise ValidationError({"client_name": f"at most {MAX_CLIENT_NAME_LENGTH} characters; this one has {len(name)}"})
     if any(unicodedata.category(ch).startswith("C") for ch in name):
-        raise ValidationError({"client_name": f"client_name: '{shown(name)}' contains control characters"})
+        raise ValidationError({"client_name": f"'{shown(name)}' contains control characters"})
     return name
 
 
@@ -485,18 +489,14 @@ def validate_app_config(data: Mapping[str, Any]) -> AppConfig:
 def clean_support_email(value: Any) -> str:
     email = ("" if value is None else str(value)).strip()
     if not email:
-        raise ValidationError(
-            {"support_email": "support_email: enter the address end users write to for help; it cannot be empty"}
-        )
+        raise ValidationError({"support_email": "enter the address end users write to for help; it cannot be empty"})
     if len(email) > 254:
-        raise ValidationError(
-            {"support_email": f"support_email: at most 254 characters; this address has {len(email)}"}
-        )
+        raise ValidationError({"support_email": f"at most 254 characters; this address has {len(email)}"})
     try:
         EmailValidator()(email)
     except ValidationError:
         raise ValidationError(
-            {"support_email": f"support_email: '{shown(email)}' is not an email address (name@example.com)"}
+            {"support_email": f"'{shown(email)}' is not an email address (name@example.com)"}
         ) from None
     local, _, domain = email.rpartition("@")
     return f"{local}@{domain.lower()}"
@@ -504,10 +504,6 @@ def clean_support_email(value: Any) -> str:
 
 # ---- logo ------------------------------------------------------------------------------------------
 
-LOGO_MAX_BYTES = 200 * 1024  # 204,800 bytes: the platform's documented "at most 200 KB"
-LOGO_MIN_SIDE = 16
-LOGO_MAX_SIDE = 4096
-LOGO_MAX_PIXELS = LOGO_MAX_SIDE * LOGO_MAX_SIDE
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _SNIFFS = (
     (b"\xff\xd8\xff", "a JPEG image"),
@@ -533,7 +529,7 @@ class Logo:
 
 
 def _logo_error(rule: str) -> ValidationError:
-    return ValidationError({"logo": f"logo: {rule}"})
+    return ValidationError({"logo": rule})
 
 
 def _what_it_is(data: bytes) -> str:
@@ -574,7 +570,7 @@ def clean_logo(data: bytes) -> Logo:
     if not data:
         raise _logo_error("the file is empty; upload a PNG image")
     if len(data) > LOGO_MAX_BYTES:
-        raise _logo_error(f"the file is {len(data):,} bytes; a logo is at most 200 KB ({LOGO_MAX_BYTES:,} bytes)")
+        raise _logo_error(logo_too_large(len(data)))
     if not data.startswith(PNG_SIGNATURE):
         raise _logo_error(f"must be a PNG image; this file is {_what_it_is(data)}")
     end = _png_end(data)

@@ -25,7 +25,9 @@ class OpenGrantForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         pattern = settings.SUPPORT_TICKET_PATTERN
-        self.fields["ticket"].help_text = f"As your ticket system writes it; must match {pattern}."
+        example = settings.SUPPORT_TICKET_EXAMPLE
+        self.fields["ticket"].help_text = f"As your ticket system writes it, for example {example}."
+        self.fields["ticket"].widget.attrs["placeholder"] = example
         self.fields["ticket"].error_messages["required"] = f"Enter the ticket reference; it must match {pattern}."
         self.fields["reason"].error_messages["required"] = services.REASON_REQUIRED
         self.fields["ticket"].widget.attrs["aria-describedby"] = "id_ticket_help"

@@ -88,7 +88,7 @@ class SupportAccessMiddleware:
         if org_id is None:
             return self.get_response(request)
         user = request.user
-        if not user.is_authenticated or not getattr(user, "is_support", False):
+        if not authz.is_support_staff(user):
             return self.get_response(request)
         if any(grant.organization_id == org_id for grant in authz.grants_for(user)):
             return self.get_response(request)  # a member there: their own role applies, not support access
@@ -102,7 +102,10 @@ class SupportAccessMiddleware:
         request.support_grant = grant
         request.support_actions = contextual_actions(grant, match)
         with bind_request_context(replace(current_request_context(), ticket=grant.ticket)):
-            response = self.get_response(request)
+            try:
+                response = self.get_response(request)
+            finally:
+                request.user = user  # the actor reads the customer's page only; outer middleware sees the user
             if (
                 request.method == "GET"
                 and 200 <= response.status_code < 300

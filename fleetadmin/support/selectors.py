@@ -2,7 +2,7 @@
 
 Search answers with indexed lookups only: primary-key lookups for every id in the
 query, an exact lookup for an email (stored lowercased, unique), and a name match
-with a LIMIT. The optional apps (OAuth, billing) are searched only when installed.
+with a LIMIT.
 """
 
 from __future__ import annotations
@@ -13,16 +13,20 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http import Http404
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from fleetadmin import clock
 from fleetadmin.audit.models import ActorType, AuditEvent
 from fleetadmin.audit.selectors import EVENT_LIST_FIELDS
+from fleetadmin.billing.models import BillingService, Invoice
 from fleetadmin.fleet.models import Location, Machine, Membership, Organization
+from fleetadmin.keys import rules as key_rules
+from fleetadmin.keys.models import ApiKey
+from fleetadmin.oauth import rules as oauth_rules
+from fleetadmin.oauth.models import OAuthApplication
 from fleetadmin.support.models import SupportGrant
 
 NAME_LIMIT = 20
@@ -32,18 +36,8 @@ QUERY_MAX_LENGTH = 200
 UUID_RE = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
 EMAIL_RE = re.compile(r"[^\s@<>(),;:\"']+@[^\s@<>(),;:\"']+\.[A-Za-z]{2,}")
 INVOICE_RE = re.compile(r"\bINV-?(\d{1,9})\b", re.IGNORECASE)
-SECRET_RE = re.compile(r"\bfa[ks]_[0-9A-Za-z]{8,}")
-
-
-def _model(label: str):
-    """An optional app's model, or None when that app is not installed."""
-    app_label = label.split(".")[0]
-    if not apps.is_installed(f"fleetadmin.{app_label}"):
-        return None
-    try:
-        return apps.get_model(label)
-    except LookupError:
-        return None
+SECRET_PLACEHOLDER = "[secret removed]"  # noqa: S105 -- what replaces a pasted secret, not a secret
+SECRET_RE = key_rules.secret_pattern(key_rules.KEY_PREFIX, oauth_rules.CLIENT_SECRET_PREFIX)
 
 
 # ---- search ----------------------------------------------------------------------------------------
@@ -108,48 +102,38 @@ def _by_id(value: uuid.UUID) -> list[Match]:
                 path=reverse("fleet:organization", args=[machine.organization_id]) + f"#node-{machine.pk}",
             )
         )
-    ApiKey = _model("keys.ApiKey")
-    if ApiKey is not None:
-        key = ApiKey.objects.select_related("organization").filter(pk=value).first()
-        if key is not None:
-            matches.append(
-                Match(
-                    kind="API key",
-                    organization=key.organization,
-                    name=key.name,
-                    object_id=str(key.pk),
-                    where="deleted" if key.deleted_at else "",
-                    path="" if key.deleted_at else reverse("keys:detail", args=[key.organization_id, key.pk]),
-                )
+    key = ApiKey.objects.select_related("organization").filter(pk=value).first()
+    if key is not None:
+        matches.append(
+            Match(
+                kind="API key",
+                organization=key.organization,
+                name=key.name,
+                object_id=str(key.pk),
+                where="deleted" if key.deleted_at else "",
+                path="" if key.deleted_at else reverse("keys:detail", args=[key.organization_id, key.pk]),
             )
-    OAuthApplication = _model("oauth.OAuthApplication")
-    if OAuthApplication is not None:
-        app = OAuthApplication.objects.select_related("organization").filter(pk=value).first()
-        if app is not None:
-            matches.append(
-                Match(
-                    kind="OAuth client",
-                    organization=app.organization,
-                    name=str(app),
-                    object_id=str(app.pk),
-                    path=reverse("oauth:app_detail", args=[app.organization_id, app.pk]),
-                )
+        )
+    app = OAuthApplication.objects.select_related("organization").filter(pk=value).first()
+    if app is not None:
+        matches.append(
+            Match(
+                kind="OAuth client",
+                organization=app.organization,
+                name=str(app),
+                object_id=str(app.pk),
+                path=reverse("oauth:app_detail", args=[app.organization_id, app.pk]),
             )
-    Invoice = _model("billing.Invoice")
-    if Invoice is not None:
-        invoice = Invoice.objects.select_related("billing_organization", "customer").filter(pk=value).first()
-        if invoice is not None:
-            matches.extend(_invoice_matches(invoice))
+        )
+    invoice = Invoice.objects.select_related("billing_organization", "customer").filter(pk=value).first()
+    if invoice is not None:
+        matches.extend(_invoice_matches(invoice))
     return matches
 
 
-def _invoice_matches(invoice) -> list[Match]:
+def _invoice_matches(invoice: Invoice) -> list[Match]:
     """An invoice concerns two organizations: the one that issued it and the one it bills."""
-    number = getattr(invoice, "display_number", str(invoice.pk))
-    try:
-        issuer_path = reverse("billing:invoice", args=[invoice.billing_organization_id, invoice.pk])
-    except NoReverseMatch:  # the billing app's pages are not wired into this portal
-        issuer_path = ""
+    number = invoice.display_number
     return [
         Match(
             kind="Invoice",
@@ -157,7 +141,7 @@ def _invoice_matches(invoice) -> list[Match]:
             name=number,
             object_id=str(invoice.pk),
             where=f"issued to {invoice.customer.name}",
-            path=issuer_path,
+            path=reverse("billing:invoice", args=[invoice.billing_organization_id, invoice.pk]),
         ),
         Match(
             kind="Invoice",
@@ -175,10 +159,6 @@ def _by_invoice_number(number: int) -> list[Match]:
     Looked up per billing organization (the (billing_organization, number) index),
     never by number alone, which has no index of its own.
     """
-    Invoice = _model("billing.Invoice")
-    BillingService = _model("billing.BillingService")
-    if Invoice is None or BillingService is None:
-        return []
     invoices = (
         Invoice.objects.filter(billing_organization__in=BillingService.objects.values("organization_id"), number=number)
         .select_related("billing_organization", "customer")
@@ -218,6 +198,8 @@ def search(query: str) -> SearchResult:
             "Ask the customer for the key or client ID only, and to rotate that secret."
         )
         query = SECRET_RE.sub(" ", query)
+        # What the page shows back (the search box, "matches for …") never holds the secret.
+        result.query = SECRET_RE.sub(SECRET_PLACEHOLDER, result.query)
     ids = []
     for raw in UUID_RE.findall(query):
         try:
@@ -249,16 +231,27 @@ def search(query: str) -> SearchResult:
 
 
 def searchable_kinds() -> list[str]:
-    kinds = ["organization name", "organization ID", "location ID", "machine ID", "API key ID"]
-    if _model("oauth.OAuthApplication") is not None:
-        kinds.append("OAuth client ID")
-    if _model("billing.Invoice") is not None:
-        kinds.append("invoice number or ID")
-    kinds.append("member email")
-    return kinds
+    return [
+        "organization name",
+        "organization ID",
+        "location ID",
+        "machine ID",
+        "API key ID",
+        "OAuth client ID",
+        "invoice number or ID",
+        "member email",
+    ]
 
 
 # ---- grants ----------------------------------------------------------------------------------------
+
+
+def owner_emails(organization: Organization, *, limit: int = 5) -> list[str]:
+    """Who can do what support cannot (enable billing, say): the organization's owners, first few."""
+    from fleetadmin.fleet.models import Membership, Role
+
+    owners = Membership.objects.filter(organization=organization, role=Role.ORGANIZATION_OWNER, location=None)
+    return list(owners.order_by("user__email").values_list("user__email", flat=True)[:limit])
 
 
 def active_grants_of(user) -> QuerySet[SupportGrant]:
@@ -458,3 +451,18 @@ def access_sessions(organization: Organization, *, before: int | None = None) ->
         truncated=truncated,
         now=now,
     )
+
+
+# ---- what support may look up without a grant -------------------------------------------------------
+
+
+def get_organization(organization_id) -> Organization:
+    """Any organization by id (support finds them all, before any grant): 404 when there is none."""
+    organization = Organization.objects.filter(pk=organization_id).first()
+    if organization is None:
+        raise Http404("No such organization.")
+    return organization
+
+
+def billing_service_of(organization: Organization) -> BillingService | None:
+    return BillingService.objects.filter(organization=organization).first()

@@ -21,6 +21,8 @@ from django.db import transaction
 from fleetadmin import audit, clock
 from fleetadmin.audit.models import AuditEvent
 from fleetadmin.billing.services import billing_service_update
+from fleetadmin.core.links import absolute_url, portal_base_url
+from fleetadmin.core.mail import Mail, send_after_commit
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.models import Organization
 from fleetadmin.keys.services import api_key_delete
@@ -65,19 +67,21 @@ def clean_reason(value: str) -> str:
     return reason
 
 
-def _require_support_staff(user) -> None:
-    if not getattr(user, "is_support", False):
+def _require_may_open_grant(user, organization: Organization) -> None:
+    if not authz.may_open_grant(user, organization):
         raise PermissionDenied("Only support staff can open an organization with a ticket.")
 
 
 @transaction.atomic
-def support_grant_open(*, actor, organization: Organization, ticket: str, reason: str) -> SupportGrant:
+def support_grant_open(
+    *, actor, organization: Organization, ticket: str, reason: str, base_url: str | None = None
+) -> SupportGrant:
     """Give a support engineer read-only access to one organization for SUPPORT_GRANT_MINUTES.
 
     Refused while the engineer already holds an active grant there: a grant is
     never extended or changed, only ended and opened again, each time on the record.
     """
-    _require_support_staff(actor)
+    _require_may_open_grant(actor, organization)
     errors = {}
     try:
         ticket = clean_ticket(ticket)
@@ -115,7 +119,43 @@ def support_grant_open(*, actor, organization: Organization, ticket: str, reason
         changes={"after": {"grant": str(grant.pk), "reason": reason, "expires_at": grant.expires_at.isoformat()}},
         ticket=ticket,
     )
+    _mail_owners_access_opened(grant, base_url or portal_base_url())
     return grant
+
+
+def _mail_owners_access_opened(grant: SupportGrant, base_url: str) -> None:
+    """Tell the organization's owners, after the commit, who opened access, for which ticket and until when."""
+    from django.urls import reverse
+
+    from fleetadmin.fleet.models import Membership, Role
+
+    owners = Membership.objects.filter(
+        organization=grant.organization, role=Role.ORGANIZATION_OWNER, location=None
+    ).values_list("user__email", flat=True)
+    context = {
+        "organization": grant.organization.name,
+        "staff": grant.staff.email,
+        "ticket": grant.ticket,
+        "reason": grant.reason,
+        "expires_at": grant.expires_at,
+        "url": absolute_url(base_url, reverse("support_access:list", args=[grant.organization_id])),
+    }
+    for email in sorted(set(owners)):  # one message each: owners do not see each other's addresses
+        send_after_commit(Mail(to=[email], template="mail/support/access_opened", context=context))
+
+
+@transaction.atomic
+def support_grant_switch(
+    *, actor, grant: SupportGrant, ticket: str, reason: str, base_url: str | None = None
+) -> SupportGrant:
+    """Work on another ticket in the same organization: end ``grant`` and open a new one, both on the record.
+
+    All or nothing: a ticket or reason that is refused leaves the current grant open.
+    """
+    support_grant_end(actor=actor, grant=grant)
+    return support_grant_open(
+        actor=actor, organization=grant.organization, ticket=ticket, reason=reason, base_url=base_url
+    )
 
 
 @transaction.atomic

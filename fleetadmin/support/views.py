@@ -26,8 +26,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from fleetadmin import clock
 from fleetadmin.billing.address import format_address
-from fleetadmin.billing.models import BillingService
 from fleetadmin.billing.services import clean_address
+from fleetadmin.core.links import portal_base_url
 from fleetadmin.core.web import render_screen
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.models import Organization
@@ -48,7 +48,7 @@ def support_staff_only(view: Callable) -> Callable:
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not getattr(request.user, "is_support", False):
+        if not authz.is_support_staff(request.user):
             raise Http404("No such page.")
         return view(request, *args, **kwargs)
 
@@ -87,9 +87,10 @@ def _safe_next(value: str, organization: Organization) -> str:
 
 
 @support_staff_only
-@require_GET
+@require_http_methods(["GET", "POST"])
 def console(request: HttpRequest) -> HttpResponse:
-    result = selectors.search(request.GET.get("q", ""))
+    """The console; a search is a POST, so what a customer pasted (maybe a secret) never lands in a URL or a log."""
+    result = selectors.search(request.POST.get("q", "") if request.method == "POST" else "")
     active = list(selectors.active_grants_of(request.user))
     active_by_org = {grant.organization_id: grant for grant in active}
     rows = [{"match": match, "grant": active_by_org.get(match.organization.pk)} for match in result.matches]
@@ -111,29 +112,29 @@ def console(request: HttpRequest) -> HttpResponse:
 @support_staff_only
 @require_http_methods(["GET", "POST"])
 def open_grant(request: HttpRequest, organization_id) -> HttpResponse:
-    organization = Organization.objects.filter(pk=organization_id).first()
-    if organization is None:
-        raise Http404("No such organization.")
+    organization = selectors.get_organization(organization_id)
     source = request.POST if request.method == "POST" else request.GET
     landing = _safe_next(source.get("next", ""), organization)
+    # With access already open, the page still asks which ticket this is for: continue under the
+    # current one, or name another (which ends the current grant and opens a new one, on the record).
     current = selectors.active_grants_of(request.user).filter(organization=organization).first()
-    if current is not None:
-        messages.info(
-            request,
-            f"You already have access to {organization.name} for ticket {current.ticket} until {_until(current)}.",
-        )
-        return redirect(landing)
     form = OpenGrantForm(request.POST or None, initial={"next": landing})
     status = 200
     if request.method == "POST":
         if form.is_valid():
+            ticket, reason = form.cleaned_data["ticket"], form.cleaned_data["reason"]
+            base_url = portal_base_url(request)
+            if current is not None and ticket == current.ticket:
+                return redirect(landing)
             try:
-                grant = services.support_grant_open(
-                    actor=request.user,
-                    organization=organization,
-                    ticket=form.cleaned_data["ticket"],
-                    reason=form.cleaned_data["reason"],
-                )
+                if current is not None:
+                    grant = services.support_grant_switch(
+                        actor=request.user, grant=current, ticket=ticket, reason=reason, base_url=base_url
+                    )
+                else:
+                    grant = services.support_grant_open(
+                        actor=request.user, organization=organization, ticket=ticket, reason=reason, base_url=base_url
+                    )
             except services.GrantAlreadyActive as exists:
                 return redirect(_safe_next(landing, exists.grant.organization))
             except ValidationError as error:
@@ -150,6 +151,9 @@ def open_grant(request: HttpRequest, organization_id) -> HttpResponse:
     context = {
         "nav_section": "support",
         "target": organization,
+        "current": current,
+        "current_until": _until(current) if current else "",
+        "landing": landing,
         "form": form,
         "minutes": settings.SUPPORT_GRANT_MINUTES,
         "pattern": settings.SUPPORT_TICKET_PATTERN,
@@ -171,13 +175,23 @@ def end_grant(request: HttpRequest, grant_id) -> HttpResponse:
 # ---- actions on a customer's behalf ----------------------------------------------------------------
 
 
-def _active(request: HttpRequest, grant_id) -> tuple[SupportGrant, SupportActor] | HttpResponse:
-    """The engineer's own grant, if still active, with the actor that reads under it."""
-    grant = selectors.get_own_grant(request.user, grant_id)
-    if not grant.is_active(clock.now()):
-        return _back_to_console(request, grant)
-    request.support_grant = grant  # the banner
-    return grant, SupportActor(request.user, grant)
+def active_grant(view: Callable) -> Callable:
+    """Support staff only, under their own grant (``grant_id`` in the URL) while it is active.
+
+    The view is called as ``view(request, grant, actor, **other_url_kwargs)``, with the actor
+    that reads under the grant; an ended or expired grant sends the engineer back to the console.
+    """
+
+    @support_staff_only
+    @wraps(view)
+    def wrapper(request: HttpRequest, grant_id, **kwargs) -> HttpResponse:
+        grant = selectors.get_own_grant(request.user, grant_id)
+        if not grant.is_active(clock.now()):
+            return _back_to_console(request, grant)
+        request.support_grant = grant  # the banner
+        return view(request, grant, SupportActor(request.user, grant), **kwargs)
+
+    return wrapper
 
 
 def _record_view(request: HttpRequest, actor: SupportActor, page: str, object_id: str = "") -> None:
@@ -188,13 +202,9 @@ def _action_context(grant: SupportGrant, **extra: Any) -> dict[str, Any]:
     return {"organization": grant.organization, "grant": grant, "nav_section": "support", **extra}
 
 
-@support_staff_only
+@active_grant
 @require_GET
-def grant_detail(request: HttpRequest, grant_id) -> HttpResponse:
-    active = _active(request, grant_id)
-    if isinstance(active, HttpResponse):
-        return active
-    grant, actor = active
+def grant_detail(request: HttpRequest, grant: SupportGrant, actor: SupportActor) -> HttpResponse:
     organization = grant.organization
     context = _action_context(
         grant,
@@ -203,6 +213,7 @@ def grant_detail(request: HttpRequest, grant_id) -> HttpResponse:
             "apps": list(oauth_selectors.visible_apps(actor, organization).order_by("-created_at")[:50]),
         },
         billing={"service": _billing_service(organization)},
+        owner_emails=selectors.owner_emails(organization),
     )
     _record_view(request, actor, selectors.page_label("support:grant"))
     return render_screen(request, "support/grant.html", context)
@@ -224,13 +235,9 @@ def _key_for(actor: SupportActor, organization: Organization, raw: str):
         return None, f"{organization.name} has no live API key with ID {key_id}.", 404
 
 
-@support_staff_only
+@active_grant
 @require_http_methods(["GET", "POST"])
-def delete_key(request: HttpRequest, grant_id) -> HttpResponse:
-    active = _active(request, grant_id)
-    if isinstance(active, HttpResponse):
-        return active
-    grant, actor = active
+def delete_key(request: HttpRequest, grant: SupportGrant, actor: SupportActor) -> HttpResponse:
     source = request.POST if request.method == "POST" else request.GET
     key, error, status = _key_for(actor, grant.organization, source.get("key", ""))
     if key is not None and request.method == "POST":
@@ -255,13 +262,9 @@ def delete_key(request: HttpRequest, grant_id) -> HttpResponse:
     return render_screen(request, "support/delete_key.html", context, status=status)
 
 
-@support_staff_only
+@active_grant
 @require_http_methods(["GET", "POST"])
-def rotate_oauth_secret(request: HttpRequest, grant_id, client_id) -> HttpResponse:
-    active = _active(request, grant_id)
-    if isinstance(active, HttpResponse):
-        return active
-    grant, actor = active
+def rotate_oauth_secret(request: HttpRequest, grant: SupportGrant, actor: SupportActor, client_id) -> HttpResponse:
     app = oauth_selectors.get_app_for(actor, grant.organization, client_id)
     if request.method == "POST":
         services.support_oauth_app_rotate_secret(actor=actor, app=app)
@@ -275,13 +278,9 @@ def rotate_oauth_secret(request: HttpRequest, grant_id, client_id) -> HttpRespon
     return render_screen(request, "support/rotate_secret.html", _action_context(grant, app=app))
 
 
-@support_staff_only
+@active_grant
 @require_http_methods(["GET", "POST"])
-def auth_service(request: HttpRequest, grant_id) -> HttpResponse:
-    active = _active(request, grant_id)
-    if isinstance(active, HttpResponse):
-        return active
-    grant, actor = active
+def auth_service(request: HttpRequest, grant: SupportGrant, actor: SupportActor) -> HttpResponse:
     organization = grant.organization
     service = oauth_selectors.get_auth_service(organization)
     if request.method == "POST":
@@ -307,20 +306,16 @@ def auth_service(request: HttpRequest, grant_id) -> HttpResponse:
 
 
 def _billing_service(organization: Organization):
-    return BillingService.objects.filter(organization=organization).first()
+    return selectors.billing_service_of(organization)
 
 
 def _one_line(address) -> str:
     return format_address(address) if address else ""
 
 
-@support_staff_only
+@active_grant
 @require_http_methods(["GET", "POST"])
-def billing_address(request: HttpRequest, grant_id) -> HttpResponse:
-    active = _active(request, grant_id)
-    if isinstance(active, HttpResponse):
-        return active
-    grant, actor = active
+def billing_address(request: HttpRequest, grant: SupportGrant, actor: SupportActor) -> HttpResponse:
     organization = grant.organization
     service = _billing_service(organization)
     current = service.address if service else None
@@ -349,7 +344,13 @@ def billing_address(request: HttpRequest, grant_id) -> HttpResponse:
     else:
         _record_view(request, actor, "Billing address (form)")
     context = _action_context(
-        grant, form=form, current=current, proposed=proposed, enabled=enabled, has_service=service is not None
+        grant,
+        form=form,
+        current=current,
+        proposed=proposed,
+        enabled=enabled,
+        has_service=service is not None,
+        owner_emails=[] if enabled else selectors.owner_emails(organization),
     )
     return render_screen(request, "support/billing_address.html", context, status=status)
 

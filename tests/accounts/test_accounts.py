@@ -115,6 +115,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
         "ALLOWED_HOSTS": "fleet.example.com",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
         "STATIC_ROOT": str(tmp_path / "static"),
+        "OIDC_SIGNING_KEYS_FILE": str(tmp_path / "oidc-keys.json"),
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

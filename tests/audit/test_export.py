@@ -1,19 +1,22 @@
 """Export of the current filter: streamed CSV and JSON lines, named after the filter, audited, constant memory."""
 
 import csv
+import hashlib
 import io
 import json
 import re
 import tracemalloc
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from fleetadmin.audit import selectors
+from fleetadmin.audit import export, selectors
+from fleetadmin.audit.export import verify_export
 from fleetadmin.audit.models import AuditEvent
 from fleetadmin.audit.query import AuditFilters, parse_query
-from fleetadmin.core.actors import SYSTEM
+from fleetadmin.core.actors import SYSTEM, ActorIdentity
 from fleetadmin.fleet import services
 from tests.audit.conftest import bulk_chain, export_url, record_event
 
@@ -37,9 +40,18 @@ def events(fleet, audit_clock):
     return list(AuditEvent.objects.filter(organization=fleet.org).order_by("-id"))
 
 
-def body(response) -> str:
+def raw(response) -> bytes:
     assert response.streaming is True
-    return b"".join(response.streaming_content).decode("utf-8")
+    return b"".join(response.streaming_content)
+
+
+def body(response) -> str:
+    """The export without its trailer line, which must be there and must match."""
+    data = raw(response)
+    check = verify_export(io.BytesIO(data))
+    assert check.ok, check.message
+    text = data.decode("utf-8")
+    return text[: text.rstrip("\r\n").rfind("\n") + 1]
 
 
 def csv_rows(response) -> list[dict]:
@@ -189,52 +201,176 @@ def test_who_may_export(fleet, events, client_for, who, status, fmt):
         assert response["Location"].startswith("/accounts/sign-in/?next=")
 
 
+# ---- the trailer: a cut file is never mistaken for a whole one ---------------------------------------
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    monkeypatch.setattr(selectors, "EXPORT_CHUNK", 1000)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_the_export_ends_with_its_row_count_and_digest(fleet, audit_clock, client_for, fmt):
+    bulk_chain(fleet.org, 2500)
+    data = raw(client_for(fleet.owner).get(export_url(fleet.org, fmt), {"q": "action:test.bulk."}))
+    text = data.decode("utf-8")
+    last = text.rstrip("\r\n").rsplit("\n", 1)[-1]
+    digest = hashlib.sha256(data[: len(data) - len(last) - len(text) + len(text.rstrip("\r\n"))]).hexdigest()
+    if fmt == "csv":
+        assert text.endswith("\n")  # LF from PostgreSQL's COPY, CRLF from Python's writer
+        assert last == f"# end of export: 2500 rows, sha256 {digest}"
+        assert len(list(csv.DictReader(io.StringIO(text[: -len(last) - 2])))) == 2500
+    else:
+        assert json.loads(last) == {"_end": {"rows": 2500, "sha256": digest}}
+        assert len(text.splitlines()) == 2501
+    assert verify_export(io.BytesIO(data)).message == "Complete: 2500 rows; the SHA-256 matches the trailer."
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_an_empty_export_still_has_its_trailer(fleet, events, client_for, fmt):
+    data = raw(client_for(fleet.owner).get(export_url(fleet.org, fmt), {"q": "ticket:NOPE-1"}))
+    check = verify_export(io.BytesIO(data))
+    assert (check.ok, check.rows) == (True, 0)
+    assert data.splitlines()[-1].startswith(b"# end of export: 0 rows" if fmt == "csv" else b'{"_end": {"rows": 0')
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_cut_or_altered_export_is_detected(fleet, audit_clock, client_for, small_chunks, fmt):
+    bulk_chain(fleet.org, 3500)
+    response = client_for(fleet.owner).get(export_url(fleet.org, fmt), {"q": "action:test.bulk."})
+    chunks = list(response.streaming_content)
+    assert len(chunks) == (6 if fmt == "csv" else 5)  # [header], 4 chunks of rows, the trailer
+    whole = b"".join(chunks)
+    assert verify_export(io.BytesIO(whole)).ok
+    line = whole.index(b"\n", len(whole) // 2) + 1
+    cuts = {
+        "at a chunk boundary (a worker killed between writes)": b"".join(chunks[:-2]),
+        "before the trailer": b"".join(chunks[:-1]),
+        "mid-line": whole[: len(whole) // 2],
+        "mid-trailer": whole[:-30],
+        "nothing": b"",
+    }
+    for how, data in cuts.items():
+        check = verify_export(io.BytesIO(data))
+        assert not check.ok, how
+        assert check.message.startswith("Incomplete"), (how, check.message)
+    next_line = whole.index(b"\n", line) + 1
+    without_a_row = whole[:line] + whole[next_line:]
+    assert verify_export(io.BytesIO(without_a_row)).message == (
+        "Altered or incomplete: the SHA-256 of the rows does not match the trailer."
+    )
+    edited = whole.replace(b"test.bulk.touch", b"test.bulk.tauch", 1)
+    assert not verify_export(io.BytesIO(edited)).ok
+
+
+def test_a_failure_mid_stream_writes_no_trailer_and_ends_the_response(fleet, audit_clock):
+    bulk_chain(fleet.org, 10)
+    rows = next(export._text_rows(fleet.org, AuditFilters()))
+
+    def failing():
+        yield rows
+        raise RuntimeError("connection lost")
+
+    for render, marker in ((export._csv_chunks, b"# export failed after 10 rows"), (export._jsonl_chunks, b"_error")):
+        stream, received = render(failing()), []
+        with pytest.raises(RuntimeError, match="connection lost"):
+            for chunk in stream:
+                received.append(chunk)
+        data = b"".join(received)
+        assert marker in data.splitlines()[-1]
+        assert not verify_export(io.BytesIO(data)).ok
+
+
+def test_audit_export_verify_command(fleet, events, client_for, tmp_path):
+    path = tmp_path / "audit.csv"
+    path.write_bytes(raw(client_for(fleet.owner).get(export_url(fleet.org, "csv"))))
+    out = io.StringIO()
+    call_command("audit_export_verify", str(path), stdout=out)
+    assert out.getvalue() == f"{path}: Complete: 6 rows; the SHA-256 matches the trailer.\n"
+    path.write_bytes(path.read_bytes()[:-80])
+    with pytest.raises(CommandError, match="Incomplete: the file does not end with its '# end of export' trailer"):
+        call_command("audit_export_verify", str(path))
+
+
+# ---- CSV formula injection (OWASP): cells a spreadsheet would evaluate get a leading apostrophe ----------
+
+
+class NamedActor:
+    def __init__(self, name):
+        self.name = name
+
+    def audit_identity(self):
+        return ActorIdentity(type="user", id="hostile", name=self.name)
+
+
+HOSTILE = ['=HYPERLINK("http://x","click")', "+1+1", "-2+3", "@SUM(1+1)", "\t=1+1", "\r=1+1"]
+
+
+def test_csv_cells_that_would_run_as_formulas_are_prefixed_and_jsonl_keeps_them_exact(fleet, audit_clock, client_for):
+    for name in HOSTILE:
+        record_event(fleet.org, actor=NamedActor(name), action="test.hostile.touch", ticket=name[:64])
+    record_event(fleet.org, actor=NamedActor("a=b, not a formula"), action="test.hostile.touch", ticket="SUP-1")
+    owner = client_for(fleet.owner)
+    owner.get(export_url(fleet.org, "csv"), HTTP_USER_AGENT='=HYPERLINK("http://x")')  # an audited export
+    rows = csv_rows(owner.get(export_url(fleet.org, "csv"), {"q": "action:test.hostile."}))
+    expected = ["a=b, not a formula", *(f"'{name}" for name in reversed(HOSTILE))]
+    assert [row["actor_name"] for row in rows] == expected
+    assert [row["ticket"] for row in rows] == ["SUP-1", *(f"'{name}" for name in reversed(HOSTILE))]
+    first_export = csv_rows(owner.get(export_url(fleet.org, "csv"), {"q": "action:audit.log.export"}))[-1]
+    assert first_export["user_agent"] == '\'=HYPERLINK("http://x")'
+    lines = [
+        json.loads(line) for line in body(owner.get(export_url(fleet.org, "jsonl"), {"q": "action:test."})).splitlines()
+    ]
+    assert [line["actor_name"] for line in lines] == ["a=b, not a formula", *reversed(HOSTILE)]
+    assert export.csv_safe("=1") == "'=1" and export.csv_safe("1=1") == "1=1" and export.csv_safe("") == ""
+
+
 # ---- constant memory ----------------------------------------------------------------------------------
 
 
-def peak_while_consuming(organization, filters) -> tuple[int, int]:
-    """(events seen, peak traced bytes) while walking iter_events without keeping the rows."""
+def peak_while_consuming(organization) -> tuple[int, int]:
+    """(bytes streamed, peak traced bytes) while streaming a CSV export without keeping it."""
+    result = export.audit_log_export(actor=SYSTEM, organization=organization, filters=AuditFilters(), fmt="csv")
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()
         baseline, _ = tracemalloc.get_traced_memory()
-        seen = 0
-        for _event in selectors.iter_events(organization, filters):
-            seen += 1
+        size = sum(len(chunk) for chunk in result.chunks)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    return seen, peak - baseline
+    return size, peak - baseline
 
 
-def test_iter_events_memory_does_not_grow_with_the_number_of_events(fleet, audit_clock):
+def test_export_memory_does_not_grow_with_the_number_of_events(fleet, audit_clock, small_chunks):
     globex = fleet.outsider.memberships.get().organization
     bulk_chain(fleet.org, 3000)
     bulk_chain(globex, 12000)
-    small_seen, small_peak = peak_while_consuming(fleet.org, AuditFilters())
-    large_seen, large_peak = peak_while_consuming(globex, AuditFilters())
-    assert (small_seen, large_seen) == (3000, 12000)
-    # Fixed-size chunks: four times the events, about the same peak (measured: x1.3, since the
-    # 3000-event walk never holds two full chunks at once); a list of everything would need four times as much.
+    small_size, small_peak = peak_while_consuming(fleet.org)
+    large_size, large_peak = peak_while_consuming(globex)
+    assert large_size > 3.9 * small_size
+    # Fixed-size chunks: four times the events, about the same peak; a list of everything would need four times as much.
     assert large_peak < 1.6 * small_peak, (small_peak, large_peak)
 
 
-def test_iter_events_reads_in_keyset_chunks(fleet, audit_clock):
+def test_export_reads_in_keyset_chunks(fleet, audit_clock, small_chunks):
     bulk_chain(fleet.org, 4500)
     with CaptureQueriesContext(connection) as captured:
-        ids = [event.pk for event in selectors.iter_events(fleet.org, parse_query("action:test.bulk."))]
+        chunks = list(selectors.event_row_chunks(fleet.org, parse_query("action:test.bulk."), columns=("id",)))
+    ids = [pk for chunk in chunks for (pk,) in chunk]
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == 4500
+    assert [len(chunk) for chunk in chunks] == [1000, 1000, 1000, 1000, 500]
     sql = [query["sql"].upper() for query in captured.captured_queries]
-    assert len(sql) == 3
-    assert all("LIMIT 2000" in s and "OFFSET" not in s and "COUNT(" not in s for s in sql)
+    assert len(sql) == 5
+    assert all("LIMIT 1000" in s and "OFFSET" not in s and "COUNT(" not in s for s in sql)
     assert '"ID" <' not in sql[0] and all('"ID" <' in s for s in sql[1:])
 
 
-def test_the_export_view_streams_in_chunks(fleet, audit_clock, client_for):
+def test_the_export_view_streams_in_chunks(fleet, audit_clock, client_for, small_chunks):
     bulk_chain(fleet.org, 4001)
     response = client_for(fleet.owner).get(export_url(fleet.org, "jsonl"), {"q": "action:test.bulk."})
     with CaptureQueriesContext(connection) as captured:
-        seen = sum(1 for _line in response.streaming_content)
-    assert seen == 4001
-    chunked = [q["sql"] for q in captured.captured_queries if "LIMIT 2000" in q["sql"].upper()]
-    assert len(chunked) == len(captured.captured_queries) == 3
+        chunks = list(response.streaming_content)
+    assert [chunk.count(b"\n") for chunk in chunks] == [1000, 1000, 1000, 1000, 1, 1]  # ..., the trailer
+    chunked = [q["sql"] for q in captured.captured_queries if "LIMIT 1000" in q["sql"].upper()]
+    assert len(chunked) == len(captured.captured_queries) == 5

@@ -92,7 +92,9 @@ PARSES = [
 
 
 def error(part: str, problem: str) -> str:
-    return f"{part}: {problem}. Expected format: {EXPECTED_FORMAT}"
+    """The message names the part, except when the whole address (the field itself) is wrong."""
+    named = problem if part == "address" else f"{part}: {problem}"
+    return f"{named}. Expected format: {EXPECTED_FORMAT}"
 
 
 REFUSES = [

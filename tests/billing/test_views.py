@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from fleetadmin.audit.models import AuditEvent
 from fleetadmin.billing import services
-from fleetadmin.billing.models import BillingService, Customer, Invoice
+from fleetadmin.billing.models import BillingService, Customer, CustomerInvitation, Invoice
 from fleetadmin.core.actors import SYSTEM
 from tests.billing.conftest import HTMX, SEED_ADDRESS, charge
 from tests.factories import OrganizationFactory
@@ -69,7 +69,7 @@ def write_cases(world):
         "enable": (url("enable", org), {**NEW_ADDRESS}, disabled),
         "update": (url("update", org), {**NEW_ADDRESS}, None),
         "disable": (url("disable", org), {"confirm": "disable"}, None),
-        "attach": (url("customer_attach", org), {"customer_id": str(world.prospect.pk)}, None),
+        "invite": (url("customer_invite", org), {"customer_id": str(world.prospect.pk)}, None),
         "detach": (url("customer_detach", org, world.umbrella.pk), {}, None),
         "charge": (
             url("invoice_create", org),
@@ -87,12 +87,12 @@ def write_cases(world):
     }
 
 
-WRITES = ["enable", "update", "disable", "attach", "detach", "charge", "pay", "void"]
+WRITES = ["enable", "update", "disable", "invite", "detach", "charge", "pay", "void"]
 ACTIONS = {
     "enable": "billing.service.enable",
     "update": "billing.service.update",
     "disable": "billing.service.disable",
-    "attach": "billing.customer.attach",
+    "invite": "billing.customer.invite",
     "detach": "billing.customer.detach",
     "charge": "billing.invoice.create",
     "pay": "billing.invoice.pay",
@@ -107,8 +107,13 @@ def effect_holds(world, case) -> bool:
         return service.enabled and service.city == "Paris" and service.country == "FR"
     if case == "disable":
         return not service.enabled and service.city == "Springfield"
-    if case == "attach":
-        return Customer.objects.filter(billing_organization=world.org, organization=world.prospect).exists()
+    if case == "invite":  # invited, not attached: an owner of the prospect has to accept
+        return (
+            CustomerInvitation.objects.filter(
+                billing_organization=world.org, customer_organization_id=world.prospect.pk, status="pending"
+            ).exists()
+            and not Customer.objects.filter(organization=world.prospect).exists()
+        )
     if case == "detach":
         return not Customer.objects.filter(organization=world.umbrella).exists()
     if case == "charge":
@@ -179,7 +184,7 @@ OWNER_CONTROLS = [
     "Change address",
     "Disable…",
     "Charge a customer",
-    "Attach a customer",
+    "Invite a customer",
     "Detach…",
     ">Charge<",
     "Mark paid",
@@ -249,15 +254,16 @@ def test_owner_writes_work_with_one_audit_event(world, client_for, case, htmx):
     before = list(AuditEvent.objects.values_list("id", flat=True))
     response = client_for(world.owner).post(path, data, **(HTMX if htmx else {}))
     assert effect_holds(world, case)
-    new = list(AuditEvent.objects.exclude(id__in=before))
+    new = list(AuditEvent.objects.exclude(id__in=before).filter(organization=world.org))
     assert [event.action for event in new] == [ACTIONS[case]]
     assert new[0].actor_id == str(world.owner.pk)
-    if case == "attach" and htmx:  # the customers card, swapped in place, with the history out of band
+    if case == "invite" and htmx:  # the customers card, swapped in place, with the history out of band
         assert response.status_code == 200
         content = response.content.decode()
         assert content.lstrip().startswith('<section id="billing-customers"')
         assert (
-            "Prospect LLC" in content
+            "Prospect LLC" not in content
+            and str(world.prospect.pk) in content
             and 'id="billing-history" class="card" aria-labelledby="billing-history-heading" hx-swap-oob="true"'
             in content
         )
@@ -297,7 +303,7 @@ def test_service_page_before_billing_was_ever_enabled(fleet, client_for):
     content = response.content.decode()
     assert response.status_code == 200
     assert "Billing has never been enabled" in content and "Enable billing…" in content
-    assert "Attach a customer" not in content
+    assert "Invite a customer" not in content
     assert not BillingService.objects.exists()  # reading creates nothing
 
 
@@ -427,7 +433,7 @@ def test_disabled_billing_keeps_customers_and_invoices_visible(world, client_for
     services.billing_service_disable(actor=SYSTEM, organization=world.org)
     content = client_for(world.owner).get(url("service", world.org)).content.decode()
     assert "Billing is off" in content and "123 Main St" in content and "Initech" in content and "INV-00001" in content
-    assert "Enable billing…" in content and "Attach a customer" not in content
+    assert "Enable billing…" in content and "Invite a customer" not in content
     assert client_for(world.owner).get(url("invoice_create", world.org))["Location"] == url("service", world.org)
 
 
@@ -437,7 +443,7 @@ def test_disabled_billing_keeps_customers_and_invoices_visible(world, client_for
 @pytest.mark.parametrize("htmx", [False, True])
 def test_attach_errors_are_422_with_the_reason(world, client_for, htmx):
     response = client_for(world.owner).post(
-        url("customer_attach", world.org), {"customer_id": "nope"}, **(HTMX if htmx else {})
+        url("customer_invite", world.org), {"customer_id": "nope"}, **(HTMX if htmx else {})
     )
     assert response.status_code == 422
     content = response.content.decode()

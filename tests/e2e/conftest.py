@@ -167,7 +167,7 @@ class _PostgresDatabase:
 
 
 @pytest.fixture(scope="session")
-def portal_server(tmp_path_factory, request) -> Iterator[PortalServer]:
+def portal_server(tmp_path_factory, request, smtp_session_server) -> Iterator[PortalServer]:
     workdir = tmp_path_factory.mktemp("portal-e2e")
     static_root = workdir / "static"
     log_path = workdir / "gunicorn.log"
@@ -183,10 +183,6 @@ def portal_server(tmp_path_factory, request) -> Iterator[PortalServer]:
     else:
         database_url = f"sqlite:///{workdir / 'e2e.sqlite3'}"
 
-    from tests.mailserver import start_smtp_server
-
-    smtp, smtp_controller = start_smtp_server()
-    request.addfinalizer(smtp_controller.stop)
     env = dict(os.environ)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # the server is an ordinary process
     env.update(
@@ -204,14 +200,17 @@ def portal_server(tmp_path_factory, request) -> Iterator[PortalServer]:
         PYTHONUNBUFFERED="1",
         API_KEY_FAILURE_LIMIT="500",  # the CLI tests fail on purpose; throttling has its own tests
         FLEETADMIN_CLOCK_OFFSET_FILE=str(clock_file),  # lets tests move the server's clock, never sleep
+        EMAIL_URL=smtp_session_server.url,  # mail really leaves, to an SMTP server this run started
+        # The demo support account has no authenticator; the console's two-factor rule has its own tests.
+        SUPPORT_REQUIRE_TWO_FACTOR="0",
         OIDC_SIGNING_KEYS_FILE=str(workdir / "oidc-keys.json"),  # made by oidc_rotate_key below
-        EMAIL_URL=smtp.url,  # a real SMTP server (tests.mailserver): invitations and resets arrive there
     )
     port = _free_port()
+    env["PORTAL_BASE_URL"] = f"http://127.0.0.1:{port}"  # links in mail and in create_organization's output
     server = PortalServer(
         base_url=f"http://127.0.0.1:{port}", env=env, password=DEMO_PASSWORD, log_path=log_path, clock_file=clock_file
     )
-    server.smtp = smtp  # the messages the server sent
+    server.smtp = smtp_session_server  # the messages the server sent
 
     try:
         try:

@@ -1,5 +1,5 @@
 """Browser test of white-label billing, end to end: enable by pasting the seed's one-line address,
-update, disable and enable again, attach and charge a customer, then see the invoice as the
+update, disable and enable again, invite a customer (its owner accepts) and charge it, then see the invoice as the
 customer's owner, branded as the billing organization with no trace of the portal.
 
 The test makes its own organizations and users (through the services, in the server's shell),
@@ -86,9 +86,25 @@ def test_billing_end_to_end(page: Page, login, console_errors, billing_world, ne
     page.get_by_role("button", name="Enable billing").click()
     expect(page.locator("#billing-state")).to_contain_text("Enabled")
 
-    # Attach the customer by its id, and charge it.
+    # Invite the customer by its id: nothing about it shows until one of its owners accepts.
     page.get_by_label("Customer organization ID").fill(customer)
-    page.locator("#billing-customers").get_by_role("button", name="Attach").click()
+    page.locator("#billing-customers").get_by_role("button", name="Invite").click()
+    expect(page.locator("#billing-customers")).to_contain_text("Waiting for an owner of this organization to accept")
+    expect(page.locator("#billing-customers")).not_to_contain_text(f"Customer {suffix}")
+
+    # The customer's owner accepts on their own billing page.
+    context = new_context()
+    customer_page = context.new_page()
+    console_errors.attach(customer_page)
+    login(customer_page, f"customer-{suffix}@example.com")
+    customer_page.goto(f"/orgs/{customer}/billing/")
+    invitations = customer_page.locator("#billing-invitations")
+    expect(invitations).to_contain_text(f"Biller {suffix}")
+    invitations.get_by_role("button", name="Accept").click()
+    expect(customer_page.locator("#messages")).to_contain_text(f"Biller {suffix} now bills")
+
+    # Now the biller sees its customer, and charges it.
+    page.reload()
     expect(page.locator("#billing-customers")).to_contain_text(f"Customer {suffix}")
     page.get_by_role("link", name=f"Charge Customer {suffix}").click()
     page.get_by_label("Description").fill("Fleet support, March")
@@ -100,10 +116,6 @@ def test_billing_end_to_end(page: Page, login, console_errors, billing_world, ne
     assert not console_errors, "\n".join(console_errors)
 
     # The customer's owner sees the invoice under the biller's brand only.
-    context = new_context()
-    customer_page = context.new_page()
-    console_errors.attach(customer_page)
-    login(customer_page, f"customer-{suffix}@example.com")
     customer_page.goto(f"/billing/{biller}/")
     expect(customer_page.locator(".bl-brand")).to_contain_text(f"Biller {suffix}")
     expect(customer_page.locator(".bl-brand img")).to_be_visible()

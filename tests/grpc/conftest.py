@@ -60,9 +60,14 @@ keys = {
     "operator": key(acme, Role.ORGANIZATION_OPERATOR, acme, "org operator"),
     "other": key(globex, Role.ORGANIZATION_OWNER, globex, "globex owner"),
     "deleted": key(acme, Role.ORGANIZATION_OWNER, acme, "deleted"),
+    "expired": key(acme, Role.ORGANIZATION_OWNER, acme, "expired"),
 }
+from datetime import timedelta
+from fleetadmin import clock
 from fleetadmin.keys.models import ApiKey
 k.api_key_delete(actor=SYSTEM, key=ApiKey.objects.get(pk=keys["deleted"]["id"]))
+# No service makes a key that has already expired: age this one as time would.
+ApiKey.objects.filter(pk=keys["expired"]["id"]).update(expires_at=clock.now() - timedelta(hours=1))
 ids = {
     "acme": acme.pk, "hq": hq.pk, "line_a": line_a.pk, "warehouse": warehouse.pk, "arm": arm.pk,
     "forklift": forklift.pk, "globex": globex.pk, "globex_site": globex_site.pk,
@@ -177,11 +182,13 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         STATIC_ROOT=str(workdir / "static"),
         API_KEY_FAILURE_LIMIT="500",  # the tests fail on purpose; throttling has its own tests
         PYTHONUNBUFFERED="1",
+        OIDC_SIGNING_KEYS_FILE=str(workdir / "oidc-keys.json"),  # DEBUG=0 needs an id_token key (made below)
     )
     processes: list[subprocess.Popen] = []
     try:
         try:
             _manage(env, "migrate", "--noinput", "-v0")
+            _manage(env, "oidc_rotate_key")
             made = json.loads(_manage(env, "shell", "-v0", "-c", SETUP_SCRIPT).stdout.strip().splitlines()[-1])
         except RuntimeError as error:
             pytest.fail(str(error), pytrace=False)

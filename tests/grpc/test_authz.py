@@ -122,14 +122,15 @@ def test_what_a_location_key_lists_is_its_subtree(stack):
     assert stack.ids["acme"] not in scopes and stack.ids["hq"] in scopes
 
 
-def test_a_deleted_key_cannot_authenticate(stack):
-    deleted = stack.keys["deleted"]
+@pytest.mark.parametrize(("kind", "reason"), [("deleted", "was deleted at "), ("expired", "expired at ")])
+def test_a_deleted_or_expired_key_cannot_authenticate(stack, kind, reason):
+    credentials = stack.keys[kind]
     with pytest.raises(GRPCError) as refused:
-        run(connect(stack.grpc_address, deleted))
+        run(connect(stack.grpc_address, credentials))
     assert refused.value.status.name == "UNAUTHENTICATED"
-    assert refused.value.message.startswith(f"API key {deleted['id']} was deleted at ")
+    assert refused.value.message.startswith(f"API key {credentials['id']} {reason}")
     # The JSON API refuses it with the same words.
-    status, body = stack.api("GET", "/organizations", key="deleted")
+    status, body = stack.api("GET", "/organizations", key=kind)
     assert status == 401 and body["error"]["message"] == refused.value.message
 
 

@@ -201,7 +201,8 @@ def test_logo_refusals_read_as_the_json_api_says_them(stack, logo):
         finally:
             client.close()
 
-    assert run(call()).message == " ".join(body["error"]["fields"]["logo"])
+    assert run(call()).message == body["error"]["message"]
+    assert body["error"]["message"] == "logo: " + " ".join(body["error"]["fields"]["logo"])
 
 
 def test_a_forged_token_is_unauthenticated(stack):

@@ -173,6 +173,8 @@ def test_auth_service_oauth_apps_and_billing_through_the_stub(stack):
         try:
             stub, meta = stub_of(client), {**client._metadata, "x-request-id": rid}
             out = {}
+            # From a known state whatever ran before (the authorization matrix enables it): disabled.
+            await stub.DisableAuthService(pb.DisableAuthServiceRequest(org_id=acme), metadata=client._metadata)
             await stub.EnableAuthService(pb.EnableAuthServiceRequest(org_id=acme), metadata=meta)
             await stub.OrganizationSetLogo(pb.OrganizationSetLogoRequest(org_id=acme, logo=logo), metadata=meta)
             out["logo"] = await stub.OrganizationGetLogo(pb.OrganizationGetLogoRequest(org_id=acme), metadata=meta)
@@ -315,3 +317,27 @@ def test_every_other_method_is_unimplemented_by_name(stack):
     refused = run(call())
     assert refused.status == Status.UNIMPLEMENTED
     assert "viam.app.v1.AppService/GetUserIDByEmail" in refused.message
+
+
+def test_the_request_id_comes_back_in_the_initial_metadata(stack):
+    async def call():
+        client = await connect(stack.grpc_address, stack.keys["org"])
+        try:
+            method = stub_of(client).ListOrganizations
+            async with method.open(metadata={**client._metadata, "x-request-id": "grpc-rid-0123456789"}) as stream:
+                await stream.send_message(pb.ListOrganizationsRequest(), end=True)
+                await stream.recv_initial_metadata()
+                await stream.recv_message()
+                given = stream.initial_metadata["x-request-id"]
+            async with method.open(metadata={**client._metadata, "x-request-id": "bad id!"}) as stream:
+                await stream.send_message(pb.ListOrganizationsRequest(), end=True)
+                await stream.recv_initial_metadata()
+                await stream.recv_message()
+                made = stream.initial_metadata["x-request-id"]
+            return given, made
+        finally:
+            client.close()
+
+    given, made = run(call())
+    assert given == "grpc-rid-0123456789"
+    assert len(made) == 32 and made != "bad id!"  # a malformed id is replaced, as the web does

@@ -259,7 +259,7 @@ def test_rejections_are_not_audited_and_change_nothing(fleet, clock):
 # ---- throttling ------------------------------------------------------------------------------------
 
 
-def test_too_many_failures_from_one_address_are_throttled(fleet, clock, settings):
+def test_too_many_failures_from_one_address_are_throttled_but_a_valid_key_still_works(fleet, clock, settings):
     settings.API_KEY_FAILURE_LIMIT = 3
     issued = issue(fleet.owner, fleet.org)
     failures = [
@@ -268,15 +268,44 @@ def test_too_many_failures_from_one_address_are_throttled(fleet, clock, settings
         whoami(issued.key.pk, a_well_formed_value()),
     ]
     assert [r.status_code for r in failures] == [401, 401, 401]
-    throttled = whoami(issued.key.pk, issued.value)  # even the right key, from this address
     assert_rejected(
-        throttled,
+        whoami(uuid.uuid4(), a_well_formed_value()),
         "too_many_failures",
         "Too many failed API-key authentications from this address; wait and retry.",
         status=429,
     )
-    assert whoami(issued.key.pk, issued.value, ip="10.0.0.2").status_code == 200
-    assert last_used(issued.key) == T0  # set by the other address, not by the throttled request
+    assert whoami(header="ApiKey garbage").status_code == 429  # no reason given once over the limit
+    # A correct key id and value authenticate whatever the address's failure count (a shared proxy address,
+    # a misconfigured script next to a working one).
+    assert whoami(issued.key.pk, issued.value).status_code == 200
+    assert last_used(issued.key) == T0
+    assert whoami(uuid.uuid4(), a_well_formed_value(), ip="10.0.0.2").status_code == 401  # another address
+
+
+def test_failures_against_one_key_are_throttled_per_key_from_any_address(fleet, clock, settings):
+    settings.API_KEY_FAILURE_LIMIT = 3
+    issued = issue(fleet.owner, fleet.org)
+    other = issue(fleet.owner, fleet.org)
+    for n in range(3):
+        assert whoami(issued.key.pk, a_well_formed_value(), ip=f"10.1.0.{n}").status_code == 401
+    assert_rejected(
+        whoami(issued.key.pk, a_well_formed_value(), ip="10.1.0.9"),
+        "too_many_failures",
+        f"Too many failed authentications of API key {issued.key.pk}; wait and retry.",
+        status=429,
+    )
+    assert whoami(issued.key.pk, issued.value, ip="10.1.0.9").status_code == 200  # the right value still works
+    assert whoami(other.key.pk, a_well_formed_value(), ip="10.1.0.10").status_code == 401  # other keys unaffected
+
+
+def test_unknown_key_ids_get_no_per_key_counter(fleet, clock, settings):
+    from django.core.cache import cache
+
+    settings.API_KEY_FAILURE_LIMIT = 3
+    key_id = uuid.uuid4()
+    whoami(key_id, a_well_formed_value())
+    assert cache.get(f"apikey-failures:key:{key_id}") is None
+    assert cache.get("apikey-failures:ip:10.0.0.1") == 1
 
 
 def test_failures_below_the_limit_do_not_throttle(fleet, clock, settings):
@@ -311,12 +340,14 @@ def test_use_updates_last_used_at_most_once_a_minute(fleet, clock):
 
 def test_authentication_query_count(fleet, clock, django_assert_num_queries):
     issued = issue(fleet.owner, fleet.org)
-    # key, its authorizations, the last-used update
-    with django_assert_num_queries(3):
-        authenticate_key(issued.key.pk, issued.value)
-    # key, its authorizations (last used was written less than a minute ago)
+    # the key with its authorizations (one query), the last-used update
     with django_assert_num_queries(2):
         authenticate_key(issued.key.pk, issued.value)
+    # the key with its authorizations: last used was written less than a minute ago
+    with django_assert_num_queries(1):
+        principal = authenticate_key(issued.key.pk, issued.value)
+    assert [a.role for a in principal.authorizations] == ["organization_owner"]
+    assert principal.authorizations[0].key is principal.key
 
 
 # ---- authorization through fleet.authz -------------------------------------------------------------

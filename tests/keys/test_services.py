@@ -219,10 +219,14 @@ def test_rename_refuses_an_empty_name(fleet, clock):
     assert ApiKey.objects.get(pk=key.pk).name == "keep"
 
 
-def test_rotate_records_one_event_on_the_old_key(fleet, clock):
+def test_rotate_records_a_rotation_on_the_old_key_and_a_creation_of_the_new_one(fleet, clock):
     key = issue(fleet.owner, fleet.org, name="ci").key
     new = services.api_key_rotate(actor=fleet.owner, key=key, grace=GRACE_PERIODS["1h"]).key
-    assert [e.action for e in events()] == ["keys.api_key.create", "keys.api_key.rotate"]
+    assert [e.action for e in events()] == ["keys.api_key.create", "keys.api_key.create", "keys.api_key.rotate"]
+    created = events("keys.api_key.create")[1]
+    assert (created.target_id, created.target_name) == (str(new.pk), "ci")
+    assert created.changes["after"]["replaces"] == str(key.pk)
+    assert created.changes["after"]["name"] == "ci"
     event = events("keys.api_key.rotate")[0]
     assert event.target_id == str(key.pk)
     assert event.changes == {

@@ -127,7 +127,7 @@ def test_a_refused_logo_changes_nothing(fleet, data):
 def test_support_email_set_refuses_empty_and_records_the_change(fleet):
     with pytest.raises(ValidationError) as caught:
         services.support_email_set(actor=fleet.owner, organization=fleet.org, email=" ")
-    assert caught.value.messages == ["support_email: enter the address end users write to for help; it cannot be empty"]
+    assert caught.value.messages == ["enter the address end users write to for help; it cannot be empty"]
     services.support_email_set(actor=fleet.owner, organization=fleet.org, email="Help@Acme.TEST")
     services.support_email_set(actor=fleet.owner, organization=fleet.org, email=" Help@ACME.test")  # same
     event = only_event(action="oauth.support_email.set")

@@ -35,7 +35,7 @@ ACCEPTED = [
     ("https://example.com/%2A", "exact_match", "https://example.com/%2A"),
 ]
 
-# (value, url_validation, the rule in the message after "redirect_uris: '<value>' ")
+# (value, url_validation, the rule in the message after "'<value>' ")
 REFUSED = [
     ("http://example.com/cb", "exact_match", HTTP_RULE),
     ("http://127.0.0.2/cb", "exact_match", HTTP_RULE),
@@ -198,15 +198,14 @@ def test_accepted_uris_are_normalized(value, policy, expected):
 def test_refused_uris_name_the_field_the_value_and_the_rule(value, policy, rule):
     with pytest.raises(ValidationError) as caught:
         clean_uri(value, field="redirect_uris", url_validation=policy)
-    assert caught.value.messages == [f"redirect_uris: '{validation.shown(value)}' {rule}"]
+    assert caught.value.messages == [f"'{validation.shown(value)}' {rule}"]
 
 
 def test_the_message_the_issue_quotes_word_for_word():
     with pytest.raises(ValidationError) as caught:
         clean_uri("http://example.com/cb", field="redirect_uris")
     assert caught.value.messages == [
-        "redirect_uris: 'http://example.com/cb' must use https "
-        "(http is allowed only for localhost, 127.0.0.1 and [::1])"
+        "'http://example.com/cb' must use https (http is allowed only for localhost, 127.0.0.1 and [::1])"
     ]
 
 
@@ -246,7 +245,7 @@ def test_origins_are_scheme_host_and_port_only(value, expected, rule):
     else:
         with pytest.raises(ValidationError) as caught:
             clean_uri(value, field="origin_uris", origin=True)
-        assert caught.value.messages == [f"origin_uris: '{value}' {rule}"]
+        assert caught.value.messages == [f"'{value}' {rule}"]
 
 
 def test_wildcard_origins_follow_the_same_rules():
@@ -288,7 +287,7 @@ def test_at_most_100_distinct_uris_per_list():
     assert len(clean_uri_list(uris[:100] + uris[:100], field="redirect_uris")) == 100
     with pytest.raises(ValidationError) as caught:
         clean_uri_list(uris, field="redirect_uris")
-    assert caught.value.messages == ["redirect_uris: 101 distinct URIs given; at most 100 are accepted"]
+    assert caught.value.messages == ["101 distinct URIs given; at most 100 are accepted"]
 
 
 def test_uri_length_is_bounded():
@@ -296,7 +295,7 @@ def test_uri_length_is_bounded():
     with pytest.raises(ValidationError) as caught:
         clean_uri(long_uri, field="logout_uri")
     (message,) = caught.value.messages
-    assert message.startswith("logout_uri: 'https://example.com/aaa")
+    assert message.startswith("'https://example.com/aaa")
     assert message.endswith(f"…' is {len(long_uri)} characters long; at most 2048 are accepted")
 
 
@@ -306,7 +305,7 @@ def test_every_bad_uri_of_a_list_is_reported_up_to_ten():
         clean_uri_list(bad, field="redirect_uris")
     messages = caught.value.message_dict["redirect_uris"]
     assert len(messages) == 11
-    assert messages[-1] == "redirect_uris: …and 2 more invalid URIs"
+    assert messages[-1] == "…and 2 more invalid URIs"
 
 
 # ---- a whole configuration -------------------------------------------------------------------------
@@ -340,49 +339,47 @@ def test_a_valid_configuration_is_normalized():
         (
             "client_authentication",
             "maybe",
-            "client_authentication: must be one of unspecified, required, not_required, not_required_when_using_pkce;"
-            " got 'maybe'",
+            "must be one of unspecified, required, not_required, not_required_when_using_pkce; got 'maybe'",
         ),
         (
             "pkce",
             "",
-            "pkce: must be one of unspecified, required, not_required, not_required_when_using_client_authentication",
+            "must be one of unspecified, required, not_required, not_required_when_using_client_authentication",
         ),
         (
             "url_validation",
             "REGEX",
-            "url_validation: must be one of unspecified, exact_match, allow_wildcards; got 'REGEX'",
+            "must be one of unspecified, exact_match, allow_wildcards; got 'REGEX'",
         ),
         (
             "enabled_grants",
             [],
-            "enabled_grants: choose at least one of authorization_code, implicit, password, refresh_token, device_code",
+            "choose at least one of authorization_code, implicit, password, refresh_token, device_code",
         ),
         (
             "enabled_grants",
             ["authorization_code", "client_credentials"],
-            "enabled_grants: 'client_credentials' is not a grant; accepted: authorization_code, implicit, password, "
+            "'client_credentials' is not a grant; accepted: authorization_code, implicit, password, "
             "refresh_token, device_code",
         ),
-        ("redirect_uris", [], "redirect_uris: enter at least one redirect URI, an absolute https URL (one per line)"),
+        ("redirect_uris", [], "enter at least one redirect URI, an absolute https URL (one per line)"),
         (
             "redirect_uris",
             " \n ",
-            "redirect_uris: enter at least one redirect URI, an absolute https URL (one per line)",
+            "enter at least one redirect URI, an absolute https URL (one per line)",
         ),
-        ("logout_uri", "", "logout_uri: enter an absolute https URL, such as https://app.example.com/"),
+        ("logout_uri", "", "enter an absolute https URL, such as https://app.example.com/"),
         (
             "logout_uri",
             "http://example.com/bye",
-            "logout_uri: 'http://example.com/bye' must use https (http is allowed only for localhost, 127.0.0.1 and "
-            "[::1])",
+            "'http://example.com/bye' must use https (http is allowed only for localhost, 127.0.0.1 and [::1])",
         ),
         (
             "invite_redirect_uri",
             "https://example.com/welcome#x",
-            "invite_redirect_uri: 'https://example.com/welcome#x' must not contain a fragment ('#…')",
+            "'https://example.com/welcome#x' must not contain a fragment ('#…')",
         ),
-        ("client_name", "x" * 101, "client_name: at most 100 characters; this one has 101"),
+        ("client_name", "x" * 101, "at most 100 characters; this one has 101"),
     ],
 )
 def test_each_field_error_names_field_value_and_accepted(field, value, message):
@@ -440,7 +437,7 @@ def test_client_authentication_and_pkce_combinations(client_authentication, pkce
 def test_the_open_combination_explains_why():
     assert errors_of(client_authentication="not_required", pkce="not_required") == {
         "pkce": [
-            "pkce: 'not_required' together with client_authentication 'not_required' would let anyone who intercepts "
+            "'not_required' together with client_authentication 'not_required' would let anyone who intercepts "
             "an authorization code exchange it for tokens; require PKCE (pkce 'required') or client authentication "
             "(client_authentication 'required')"
         ]
@@ -467,14 +464,14 @@ def test_legacy_grants_are_allowed_with_a_warning():
     [
         ("help@Example.COM", "help@example.com"),
         ("  support+fleet@acme.io ", "support+fleet@acme.io"),
-        ("", "support_email: enter the address end users write to for help; it cannot be empty"),
-        ("   ", "support_email: enter the address end users write to for help; it cannot be empty"),
-        ("not-an-email", "support_email: 'not-an-email' is not an email address (name@example.com)"),
-        ("a@b", "support_email: 'a@b' is not an email address (name@example.com)"),
+        ("", "enter the address end users write to for help; it cannot be empty"),
+        ("   ", "enter the address end users write to for help; it cannot be empty"),
+        ("not-an-email", "'not-an-email' is not an email address (name@example.com)"),
+        ("a@b", "'a@b' is not an email address (name@example.com)"),
     ],
 )
 def test_support_email(value, result):
-    if "support_email:" not in result:
+    if "@" in result and "'" not in result:
         assert validation.clean_support_email(value) == result
     else:
         with pytest.raises(ValidationError) as caught:

@@ -343,12 +343,12 @@ def test_invalid_create_is_422_with_each_error_under_its_field(fleet, client_for
     assert ("<html" in content) is not htmx
     assert "Fix the 4 fields marked below; nothing was saved." in content
     assert (
-        "redirect_uris: &#x27;http://example.com/cb&#x27; must use https (http is allowed only for localhost, "
+        "&#x27;http://example.com/cb&#x27; must use https (http is allowed only for localhost, "
         "127.0.0.1 and [::1])" in content
     )
-    assert "pkce: &#x27;not_required&#x27; together with client_authentication" in content
-    assert "enabled_grants: choose at least one of" in content
-    assert "logout_uri: enter an absolute https URL" in content
+    assert "&#x27;not_required&#x27; together with client_authentication" in content
+    assert "choose at least one of" in content
+    assert "enter an absolute https URL" in content
     assert 'aria-invalid="true"' in content
     assert not OAuthApplication.objects.exists() and not AuditEvent.objects.exists()
 
@@ -364,7 +364,7 @@ def test_inline_validation_returns_the_fields_feedback_out_of_band(fleet, client
     assert response.status_code == 200
     assert response.content.decode() == (
         '<div id="errors-redirect_uris" class="field-feedback" aria-live="polite" hx-swap-oob="innerHTML">'
-        '<p class="field-error">redirect_uris: &#x27;http://bad.example.com/cb&#x27; must use https (http is allowed '
+        '<p class="field-error">&#x27;http://bad.example.com/cb&#x27; must use https (http is allowed '
         "only for localhost, 127.0.0.1 and [::1])</p></div>\n"
     )
     fixed = validate(client, fleet, {**VALID_APP, "redirect_uris": "https://ok.example.com/cb"}, "redirect_uris")
@@ -379,7 +379,7 @@ def test_inline_validation_refreshes_the_related_field(fleet, client_for):
     data = {**VALID_APP, "client_authentication": "not_required", "pkce": "not_required"}
     content = validate(client, fleet, data, "client_authentication").content.decode()
     assert 'id="errors-client_authentication"' in content
-    assert 'id="errors-pkce"' in content and "pkce: &#x27;not_required&#x27; together with" in content
+    assert 'id="errors-pkce"' in content and "&#x27;not_required&#x27; together with" in content
     wild = {**VALID_APP, "url_validation": "exact_match", "redirect_uris": "https://*.example.com/cb"}
     content = validate(client, fleet, wild, "url_validation").content.decode()
     assert 'id="errors-redirect_uris"' in content and "needs url_validation" in content

@@ -1,8 +1,5 @@
 """Support-access fixtures: support staff, grants opened through the service, a controllable clock,
 and a customer organization with one of every object a customer may paste an id of.
-
-The OAuth and billing apps are optional parts of the portal: when one is not installed,
-its objects are simply not made, and the tests check the graceful "no match" instead.
 """
 
 from __future__ import annotations
@@ -10,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from django.apps import apps
 
 from fleetadmin.audit.models import AuditEvent
 from fleetadmin.core.actors import SYSTEM
@@ -18,8 +14,6 @@ from fleetadmin.support import services
 from tests.factories import UserFactory
 from tests.keys.factories import issue
 
-OAUTH = apps.is_installed("fleetadmin.oauth")
-BILLING = apps.is_installed("fleetadmin.billing")
 ADDRESS = "123 Main St, Springfield, IL, 62704"
 NEW_ADDRESS = "500 Market St, Suite 2, San Francisco, CA, 94105"
 OAUTH_APP = {
@@ -78,28 +72,26 @@ class Customer:
 def customer(fleet, clock) -> Customer:
     issued = issue(fleet.owner, fleet.org, name="deploy-bot")
     result = Customer(key=issued.key, key_value=issued.value)
-    if OAUTH:
-        from fleetadmin.oauth.services import auth_service_enable, oauth_app_create
+    from fleetadmin.oauth.services import auth_service_enable, oauth_app_create
 
-        client = oauth_app_create(actor=SYSTEM, organization=fleet.org, **OAUTH_APP)
-        auth_service_enable(actor=SYSTEM, organization=fleet.org)
-        result.app, result.client_secret = client.app, client.client_secret
-    if BILLING:
-        from fleetadmin.billing.services import billing_service_enable, customer_attach, invoice_create
-        from tests.factories import OrganizationFactory
+    client = oauth_app_create(actor=SYSTEM, organization=fleet.org, **OAUTH_APP)
+    auth_service_enable(actor=SYSTEM, organization=fleet.org)
+    result.app, result.client_secret = client.app, client.client_secret
+    from fleetadmin.billing.services import billing_service_enable, customer_attach, invoice_create
+    from tests.factories import OrganizationFactory
 
-        billing_service_enable(actor=SYSTEM, organization=fleet.org, address=ADDRESS)
-        billed = OrganizationFactory(name="Initech")
-        customer_attach(actor=SYSTEM, billing_organization=fleet.org, customer_id=billed.pk)
-        result.invoice = invoice_create(
-            actor=SYSTEM,
-            billing_organization=fleet.org,
-            customer=billed,
-            description="Fleet hosting, March",
-            subtotal="100.00",
-            tax="8.00",
-        )
-        result.billed = billed
+    billing_service_enable(actor=SYSTEM, organization=fleet.org, address=ADDRESS)
+    billed = OrganizationFactory(name="Initech")
+    customer_attach(actor=SYSTEM, billing_organization=fleet.org, customer_id=billed.pk)
+    result.invoice = invoice_create(
+        actor=SYSTEM,
+        billing_organization=fleet.org,
+        customer=billed,
+        description="Fleet hosting, March",
+        subtotal="100.00",
+        tax="8.00",
+    )
+    result.billed = billed
     return result
 
 

@@ -14,7 +14,7 @@ from fleetadmin.audit.models import AuditEvent
 from fleetadmin.fleet.models import Location
 from fleetadmin.keys.models import ApiKey
 from tests.factories import OrganizationFactory
-from tests.support.conftest import BILLING, CLIENT_SECRET_PREFIX, KEY_VALUE_PREFIX, OAUTH
+from tests.support.conftest import CLIENT_SECRET_PREFIX, KEY_VALUE_PREFIX
 
 pytestmark = pytest.mark.django_db
 
@@ -52,27 +52,23 @@ def customer_pages(fleet, customer) -> dict[str, str]:
         "audit_event": reverse("audit:event", args=[org, AuditEvent.objects.filter(organization=org).first().pk]),
         "support_access": reverse("support_access:list", args=[org]),
     }
-    if OAUTH:
-        pages.update(
-            auth_service=reverse("oauth:service", args=[org]),
-            oauth_apps=reverse("oauth:apps", args=[org]),
-            oauth_app=reverse("oauth:app_detail", args=[org, customer.app.pk]),
-            signin_preview=reverse("oauth:preview", args=[org]),
-        )
-    if BILLING:
-        pages.update(
-            billing=reverse("billing:service", args=[org]),
-            invoices=reverse("billing:invoices", args=[org]),
-            invoice=reverse("billing:invoice", args=[org, customer.invoice.pk]),
-        )
+    pages.update(
+        auth_service=reverse("oauth:service", args=[org]),
+        oauth_apps=reverse("oauth:apps", args=[org]),
+        oauth_app=reverse("oauth:app_detail", args=[org, customer.app.pk]),
+        signin_preview=reverse("oauth:preview", args=[org]),
+    )
+    pages.update(
+        billing=reverse("billing:service", args=[org]),
+        invoices=reverse("billing:invoices", args=[org]),
+        invoice=reverse("billing:invoice", args=[org, customer.invoice.pk]),
+    )
     return pages
 
 
 PAGES = ["overview", "activity", "keys", "key_detail", "audit_log", "audit_event", "support_access"]
-if OAUTH:
-    PAGES += ["auth_service", "oauth_apps", "oauth_app", "signin_preview"]
-if BILLING:
-    PAGES += ["billing", "invoices", "invoice"]
+PAGES += ["auth_service", "oauth_apps", "oauth_app", "signin_preview"]
+PAGES += ["billing", "invoices", "invoice"]
 
 
 def post_forms(content: str) -> list[str]:
@@ -164,26 +160,22 @@ def write_attempts(fleet, customer) -> dict[str, tuple[str, dict]]:
             {},
         ),
     }
-    if OAUTH:
-        attempts.update(
-            oauth_disable=(reverse("oauth:disable", args=[org]), {"confirm": "disable"}),
-            oauth_rotate=(reverse("oauth:app_rotate", args=[org, customer.app.pk]), {"confirm": "rotate"}),
-            oauth_delete=(reverse("oauth:app_delete", args=[org, customer.app.pk]), {"confirm": "delete"}),
-        )
-    if BILLING:
-        attempts.update(
-            billing_update=(reverse("billing:update", args=[org]), {"address": "1 New St, Austin, TX, 78701"}),
-            billing_disable=(reverse("billing:disable", args=[org]), {"confirm": "disable"}),
-        )
+    attempts.update(
+        oauth_disable=(reverse("oauth:disable", args=[org]), {"confirm": "disable"}),
+        oauth_rotate=(reverse("oauth:app_rotate", args=[org, customer.app.pk]), {"confirm": "rotate"}),
+        oauth_delete=(reverse("oauth:app_delete", args=[org, customer.app.pk]), {"confirm": "delete"}),
+    )
+    attempts.update(
+        billing_update=(reverse("billing:update", args=[org]), {"address": "1 New St, Austin, TX, 78701"}),
+        billing_disable=(reverse("billing:disable", args=[org]), {"confirm": "disable"}),
+    )
     return attempts
 
 
 WRITES = ["location_create", "location_rename", "key_create", "key_rotate", "key_delete", "key_rename"]
 WRITES += ["audit_verify", "support_access_end"]
-if OAUTH:
-    WRITES += ["oauth_disable", "oauth_rotate", "oauth_delete"]
-if BILLING:
-    WRITES += ["billing_update", "billing_disable"]
+WRITES += ["oauth_disable", "oauth_rotate", "oauth_delete"]
+WRITES += ["billing_update", "billing_disable"]
 
 
 @pytest.mark.parametrize("case", WRITES)
@@ -199,11 +191,10 @@ def test_support_cannot_write_on_the_customers_pages(fleet, customer, support, o
     assert AuditEvent.objects.count() == before
     assert set(ApiKey.objects.values_list("pk", "name", "deleted_at", "replaced_by")) == keys_before
     assert set(Location.objects.values_list("pk", "name")) == locations_before
-    if OAUTH:
-        from fleetadmin.oauth.models import AuthService, OAuthApplication
+    from fleetadmin.oauth.models import AuthService, OAuthApplication
 
-        assert AuthService.objects.get(organization=fleet.org).enabled
-        assert OAuthApplication.objects.get(pk=customer.app.pk).secret_hash == customer.app.secret_hash
+    assert AuthService.objects.get(organization=fleet.org).enabled
+    assert OAuthApplication.objects.get(pk=customer.app.pk).secret_hash == customer.app.secret_hash
 
 
 def test_support_cannot_open_a_customer_write_form(fleet, customer, support, open_grant, client_for):

@@ -15,11 +15,9 @@ from tests.factories import OrganizationFactory
 from tests.keys.factories import issue
 from tests.support.conftest import (
     ADDRESS,
-    BILLING,
     CLIENT_SECRET_PREFIX,
     KEY_VALUE_PREFIX,
     NEW_ADDRESS,
-    OAUTH,
 )
 
 pytestmark = pytest.mark.django_db
@@ -112,10 +110,6 @@ def test_a_key_of_another_organization_cannot_be_deleted(fleet, support, grant, 
 
 def test_rotating_a_client_secret_shows_no_secret(fleet, customer, support, grant, client_for):
     client = client_for(support)
-    if not OAUTH:  # the auth-service app is not part of this portal: the action does not exist
-        url = f"/support/grants/{grant.pk}/actions/rotate-oauth-secret/00000000-0000-4000-8000-000000000000/"
-        assert client.get(url).status_code == 404
-        return
     from fleetadmin.oauth.models import OAuthApplication
     from fleetadmin.oauth.services import client_secret_matches
 
@@ -134,8 +128,6 @@ def test_rotating_a_client_secret_shows_no_secret(fleet, customer, support, gran
 
 
 def test_the_secret_returned_by_the_service_is_not_returned_by_the_support_service(fleet, customer, support, grant):
-    if not OAUTH:
-        return
     assert services.support_oauth_app_rotate_secret(actor=SupportActor(support, grant), app=customer.app) is None
 
 
@@ -145,9 +137,6 @@ def test_the_secret_returned_by_the_service_is_not_returned_by_the_support_servi
 def test_disabling_and_enabling_the_auth_service(fleet, customer, support, grant, client_for):
     client = client_for(support)
     url = f"/support/grants/{grant.pk}/actions/auth-service/"
-    if not OAUTH:
-        assert client.get(url).status_code == 404
-        return
     from fleetadmin.oauth.models import AuthService
 
     confirm = client.get(url)
@@ -164,8 +153,6 @@ def test_disabling_and_enabling_the_auth_service(fleet, customer, support, grant
 
 
 def test_a_toggle_to_the_current_state_changes_nothing(fleet, customer, support, grant, client_for):
-    if not OAUTH:
-        return
     before = last_id()
     response = client_for(support).post(f"/support/grants/{grant.pk}/actions/auth-service/", {"enabled": "true"})
     assert response.status_code == 302 and new_events(before) == []
@@ -184,9 +171,6 @@ def test_updating_the_billing_address_asks_to_confirm_then_records_one_event(
 ):
     client = client_for(support)
     url = f"/support/grants/{grant.pk}/actions/billing-address/"
-    if not BILLING:
-        assert client.get(url).status_code == 404
-        return
     from fleetadmin.billing.models import BillingService
 
     form = client.get(url)
@@ -204,8 +188,6 @@ def test_updating_the_billing_address_asks_to_confirm_then_records_one_event(
 
 
 def test_an_unreadable_billing_address_is_explained(fleet, customer, support, grant, client_for):
-    if not BILLING:
-        return
     before = last_id()
     response = client_for(support).post(
         f"/support/grants/{grant.pk}/actions/billing-address/", {"address": "somewhere", "confirm": "yes"}
@@ -221,13 +203,11 @@ def test_an_unreadable_billing_address_is_explained(fleet, customer, support, gr
 
 def action_urls(grant, customer):
     urls = [reverse("support:grant", args=[grant.pk]), reverse("support:delete_key", args=[grant.pk])]
-    if OAUTH:
-        urls += [
-            reverse("support:rotate_oauth_secret", args=[grant.pk, customer.app.pk]),
-            reverse("support:auth_service", args=[grant.pk]),
-        ]
-    if BILLING:
-        urls.append(reverse("support:billing_address", args=[grant.pk]))
+    urls += [
+        reverse("support:rotate_oauth_secret", args=[grant.pk, customer.app.pk]),
+        reverse("support:auth_service", args=[grant.pk]),
+    ]
+    urls.append(reverse("support:billing_address", args=[grant.pk]))
     return urls
 
 

@@ -118,9 +118,13 @@ def test_the_open_form_lands_on_the_page_that_matched_but_never_elsewhere(fleet,
         SupportGrant.objects.filter(organization=other).update(ended_at=T0)
 
 
-def test_opening_an_organization_you_can_already_see_goes_there(fleet, support, open_grant, client_for):
-    open_grant(support, fleet.org)
-    response = client_for(support).get(open_url(fleet.org))
+def test_opening_an_organization_you_can_already_see_asks_which_ticket(fleet, support, open_grant, client_for):
+    grant = open_grant(support, fleet.org)
+    client = client_for(support)
+    response = client.get(open_url(fleet.org))
+    assert response.status_code == 200  # always asked (or confirmed), never a silent pass under the old ticket
+    assert grant.ticket in response.content.decode()
+    response = client.post(open_url(fleet.org), {"ticket": grant.ticket, "reason": "same ticket"})
     assert response.status_code == 302 and response["Location"] == overview(fleet.org)
     assert SupportGrant.objects.count() == 1
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.support.conftest import BILLING, CLIENT_SECRET_PREFIX, KEY_VALUE_PREFIX, OAUTH
+from tests.support.conftest import CLIENT_SECRET_PREFIX, KEY_VALUE_PREFIX
 
 pytestmark = pytest.mark.django_db
 
@@ -16,20 +16,18 @@ FIELD = re.compile(r"<(input|textarea|select)\b([^>]*)>", re.I)
 
 def support_pages(fleet, customer, grant) -> list[str]:
     pages = [
-        reverse("support:console") + f"?q={customer.key.pk}",
+        reverse("support:console"),
         reverse("support:open", args=[fleet.outsider.memberships.get().organization_id]),
         reverse("support:grant", args=[grant.pk]),
         reverse("support:delete_key", args=[grant.pk]),
         reverse("support:delete_key", args=[grant.pk]) + f"?key={customer.key.pk}",
         reverse("support_access:list", args=[fleet.org.pk]),
     ]
-    if OAUTH:
-        pages += [
-            reverse("support:rotate_oauth_secret", args=[grant.pk, customer.app.pk]),
-            reverse("support:auth_service", args=[grant.pk]),
-        ]
-    if BILLING:
-        pages.append(reverse("support:billing_address", args=[grant.pk]))
+    pages += [
+        reverse("support:rotate_oauth_secret", args=[grant.pk, customer.app.pk]),
+        reverse("support:auth_service", args=[grant.pk]),
+    ]
+    pages.append(reverse("support:billing_address", args=[grant.pk]))
     return pages
 
 

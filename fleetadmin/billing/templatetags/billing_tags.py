@@ -12,6 +12,13 @@ EVENT_LABELS = {
     "billing.service.disable": "disabled billing",
     "billing.customer.attach": "attached customer",
     "billing.customer.detach": "detached customer",
+    "billing.customer.invite": "invited organization",
+    "billing.customer.invitation_declined": "was declined by the organization invited as",
+    "billing.customer.invitation_cancel": "cancelled the invitation of",
+    "billing.invitation.receive": "received an invitation to be billed by",
+    "billing.invitation.accept": "accepted to be billed by",
+    "billing.invitation.decline": "declined to be billed by",
+    "billing.invitation.cancel": "saw its invitation withdrawn by",
     "billing.invoice.create": "issued invoice",
     "billing.invoice.pay": "marked paid",
     "billing.invoice.void": "voided",
@@ -33,6 +40,10 @@ def billing_event(event) -> str:
     after = (event.changes or {}).get("after") or {}
     before = (event.changes or {}).get("before") or {}
     facts = after or before
+    if event.action.startswith("billing.invitation."):
+        return f"{label} {facts.get('billing_organization', '')}"
+    if event.action.startswith("billing.customer.invit"):
+        return f"{label} {facts.get('customer_id', '')}"
     if event.action.startswith("billing.customer."):
         return f"{label} {facts.get('customer') or event.target_name}"
     if event.action == "billing.invoice.create":

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from fleetadmin.accounts.models import SUPPORT_GROUP
 from fleetadmin.core.actors import SYSTEM
+from fleetadmin.core.links import portal_base_url
 from fleetadmin.fleet import services
 from fleetadmin.fleet.models import Location, Machine, Membership, Organization, Role
 
@@ -37,9 +38,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--password", default=DEFAULT_PASSWORD, help="Password for every demo user.")
+        parser.add_argument(
+            "--base-url",
+            default=None,
+            help="The address the portal is served at, printed for signing in "
+            "(default: PORTAL_BASE_URL, else http://127.0.0.1:8000; `make run PORT=8011` passes its own).",
+        )
 
     @transaction.atomic
-    def handle(self, *args, password: str, **options):
+    def handle(self, *args, password: str, base_url: str | None = None, **options):
         organization = self._organization(DEMO_ORGANIZATION, DEMO_FLEET)
         second = self._organization(SECOND_ORGANIZATION, SECOND_FLEET)
         support_group, _ = Group.objects.get_or_create(name=SUPPORT_GROUP)
@@ -58,7 +65,7 @@ class Command(BaseCommand):
             services.membership_grant(actor=SYSTEM, user=owner, organization=second, role=Role.ORGANIZATION_OPERATOR)
 
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {organization.name} ({organization.pk})"))
-        self.stdout.write("Sign in at http://127.0.0.1:8000/ with:")
+        self.stdout.write(f"Sign in at {(base_url or portal_base_url()).rstrip('/')}/ with:")
         for email, _name, role, is_support in USERS:
             what = role or ("support staff" if is_support else "")
             self.stdout.write(f"  {email:<24} password: {password:<18} ({what})")

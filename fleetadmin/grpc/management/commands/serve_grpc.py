@@ -7,6 +7,7 @@ import asyncio
 from django.core.management.base import BaseCommand, CommandError
 from grpclib.utils import graceful_exit
 
+from fleetadmin.grpc.adapters import LIST_KEYS_LIMIT
 from fleetadmin.grpc.server import build_server, tls_context
 
 
@@ -27,15 +28,25 @@ class Command(BaseCommand):
             help="the web portal's base URL, for the logo and billing-dashboard URLs in responses",
         )
         parser.add_argument("--workers", type=int, default=8, help="threads running the ORM calls")
+        parser.add_argument(
+            "--list-keys-limit",
+            type=int,
+            default=LIST_KEYS_LIMIT,
+            help="most keys one ListKeys answers (newest first; the platform's message has no page token)",
+        )
 
     def handle(self, *args, **options):
         if bool(options["tls_cert"]) != bool(options["tls_key"]):
             raise CommandError("--tls-cert and --tls-key go together.")
+        if options["list_keys_limit"] < 1:
+            raise CommandError("--list-keys-limit must be at least 1.")
         ssl = tls_context(options["tls_cert"], options["tls_key"]) if options["tls_cert"] else None
         asyncio.run(self._serve(options, ssl))
 
     async def _serve(self, options, ssl) -> None:
-        server = build_server(portal_url=options["portal_url"], workers=options["workers"])
+        server = build_server(
+            portal_url=options["portal_url"], workers=options["workers"], list_keys_limit=options["list_keys_limit"]
+        )
         with graceful_exit([server]):
             await server.start(options["host"], options["port"], ssl=ssl)
             host, port = server._server.sockets[0].getsockname()[:2]
