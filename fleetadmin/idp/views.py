@@ -47,9 +47,28 @@ def _brand(issuer: context.Issuer) -> dict:
     return {"brand": issuer.organization, "service": issuer.service, "issuer": issuer}
 
 
+def _form_targets(issuer: context.Issuer) -> list[str]:
+    """Origins a form on these pages may end up at: a sign-in POST redirects on to the app's redirect URI."""
+    origins = set()
+    rows = issuer.organization.oauth_applications.values_list("redirect_uris", "invite_redirect_uri")
+    for redirect_uris, invite_redirect_uri in rows:
+        for uri in [*(redirect_uris or []), invite_redirect_uri]:
+            parts = urlsplit(uri or "")
+            if parts.scheme in ("http", "https") and parts.netloc:
+                origins.add(f"{parts.scheme}://{parts.netloc}")
+    return sorted(origins)
+
+
 def _page(request, issuer, template, extra=None, status=200) -> HttpResponse:
     response = render(request, template, {**_brand(issuer), **(extra or {})}, status=status)
     add_never_cache_headers(response)
+    # The portal's policy, except that form-action also names the applications' origins: browsers apply
+    # form-action to every redirect after a form POST, and sign-in ends at the application's redirect URI.
+    targets = " ".join(_form_targets(issuer))
+    if targets:
+        response["Content-Security-Policy"] = settings.CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'", f"form-action 'self' {targets}"
+        )
     return response
 
 
