@@ -104,6 +104,8 @@ class InputBoundaryMiddleware:
         agent = meta.get("HTTP_USER_AGENT")
         if agent:
             meta["HTTP_USER_AGENT"] = clean_header_text(agent)
+        # request.headers is a cached view of META: an earlier middleware (the request id) may have built it.
+        request.__dict__.pop("headers", None)
 
     @staticmethod
     def _refusal(request: HttpRequest, *, is_api: bool) -> tuple[str, str] | None:

@@ -270,14 +270,16 @@ def test_every_seed_command_does_what_the_page_says(cli, portal_server, demo_ids
             "organizations auth-service oauth-app create --org-id=00000000-0000-0000-0000-000000000000 "
             "--client-authentication=maybe --url-validation=exact_match --pkce=required "
             "--enabled-grants=authorization_code --redirect-uris=https://e.com/cb --logout-uri=https://e.com/out",
-            "Invalid value for '--client-authentication': 'maybe' is not one of 'unspecified', 'required', "
-            "'not_required', 'not_required_when_using_pkce'.",
+            # the rules' own words (fleetadmin.oauth.rules), the same as the web form and the JSON API say
+            "Invalid value for '--client-authentication': must be one of unspecified, required, not_required, "
+            "not_required_when_using_pkce; got 'maybe'",
         ),
         (
             "organizations auth-service oauth-app create --org-id=00000000-0000-0000-0000-000000000000 "
             "--client-authentication=required --url-validation=exact_match --pkce=required "
             "--enabled-grants=authorization_code,teleport --redirect-uris=https://e.com/cb --logout-uri=https://e.com/out",
-            "'teleport' is not one of authorization_code, implicit, password, refresh_token, device_code.",
+            "Invalid value for '--enabled-grants': 'teleport' is not a grant; accepted: authorization_code, implicit, "
+            "password, refresh_token, device_code",
         ),
         ("machines list --organization=00000000-0000-0000-0000-000000000000 --all", "Not found: "),
         ("machines list --organization=00000000-0000-0000-0000-000000000000", "give --all"),

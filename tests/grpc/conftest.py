@@ -10,6 +10,7 @@ the same database so each test can check that the web side sees what the SDK did
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -269,5 +270,10 @@ def stub_of(client):
 
 
 def run(coroutine):
-    """Each test drives the SDK in its own event loop; the servers live in other processes."""
-    return asyncio.run(coroutine)
+    """Each test drives the SDK in its own event loop, in a thread of its own; the servers live in other processes.
+
+    Its own thread, because Playwright's sync API (the browser tests, earlier in the same session) leaves
+    an event loop running in the main thread, where ``asyncio.run`` refuses to start another.
+    """
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

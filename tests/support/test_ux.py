@@ -43,7 +43,7 @@ def open_url(org) -> str:
 
 def test_with_access_open_the_console_names_the_ticket_and_offers_another(fleet, support, open_grant):
     open_grant(support, fleet.org, ticket="SUP-1")
-    response = verified_client(support).get(reverse("support:console"), {"q": str(fleet.org.pk)})
+    response = verified_client(support).post(reverse("support:console"), {"q": str(fleet.org.pk)})
     text = text_of(response)
     assert "Open for SUP-1" in text and "Another ticket…" in text
     assert f'href="{open_url(fleet.org)}"' in response.content.decode()
