@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _django
 
-DB = "fa_c_bench_oidc"
+DB = "fa_a_bench_oidc"
 REDIRECT = "http://127.0.0.1:9/callback"
 PASSWORD = "bench-password-1"  # noqa: S105 -- a scratch account
 
@@ -50,7 +50,15 @@ def main() -> None:
     p.add_argument("--requests", type=int, default=200)
     p.add_argument("--end-users", type=int, default=100_000)
     args = p.parse_args()
+    import tempfile
+
+    # A throwaway id_token signing key for this run (DEBUG=0 refuses to sign without one).
+    keys_file = Path(tempfile.mkdtemp(prefix="fa-bench-oidc-")) / "oidc-keys.json"
+    os.environ["OIDC_SIGNING_KEYS_FILE"] = str(keys_file)
     url = _django.setup(args, DB)
+    from django.core.management import call_command
+
+    call_command("oidc_rotate_key", stdout=open(os.devnull, "w"))  # noqa: SIM115
     import requests
     from django.contrib.auth.hashers import make_password
     from django.db import connection
