@@ -8,12 +8,13 @@ from typing import Literal
 
 from ninja import Router, Schema, Status
 
+from fleetadmin.api.types import one_of
 from fleetadmin.core.links import portal_base_url
-from fleetadmin.fleet import members, selectors
+from fleetadmin.fleet import members, rules, selectors
 
 router = Router(tags=["Members and invitations"])
 
-InvitableRole = Literal[tuple(role.value for role in members.INVITABLE_ROLES)]  # type: ignore[valid-type]
+InvitableRole = one_of(rules.INVITABLE_ROLE_VALUES)
 
 
 class MemberOut(Schema):

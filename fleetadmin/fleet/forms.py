@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import Http404
 
+from fleetadmin.fleet import rules
 from fleetadmin.fleet.services import NAME_MAX_LENGTH
 
 
@@ -76,7 +77,7 @@ class MemberRoleForm(forms.Form):
     first matches and a search; an organization's size never decides what can be chosen).
     """
 
-    role = forms.ChoiceField(label="Role")
+    role = forms.CharField(label="Role", max_length=40, widget=forms.Select)
     location_id = forms.CharField(
         label="Location",
         required=False,
@@ -87,9 +88,15 @@ class MemberRoleForm(forms.Form):
 
     def __init__(self, *args, role_choices, location_choices, find_location, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = role_choices
+        self.fields["role"].widget.choices = role_choices
         self.fields["location_id"].widget.choices = [("", "— Whole organization —"), *location_choices]
         self._find_location = find_location
+
+    def clean_role(self):
+        role = self.cleaned_data["role"]
+        if role not in rules.INVITABLE_ROLE_VALUES:
+            raise ValidationError(rules.unknown_role(role), code="invalid_choice")
+        return role
 
     def clean_location_id(self):
         """The chosen Location, or None for the whole organization."""
