@@ -49,3 +49,5 @@ def test_the_logo_frame_shows_the_logo_at_the_sign_in_size(page, login, demo_ids
            return [probe('logo-frame'), probe('wl-logo')]; }"""
     )
     assert rules[0] == rules[1] == ["200px", "72px"]
+    # and the page fits its window (a nowrap issuer URL used to widen it to 1446 px)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= DESKTOP["width"]
