@@ -160,9 +160,9 @@ def _show_once(request: HttpRequest, organization: Organization, issued: IssuedK
 
 
 def _read_only_text(user, organization: Organization, what: str) -> str:
-    roles = sorted(authz.roles_in(user, organization))
-    who = f"As {' and '.join(roles)} you" if roles else "You"
-    return f"{who} can {what}. An organization owner can make changes."
+    from fleetadmin.fleet.read_only import read_only_text
+
+    return read_only_text(user, organization, what)
 
 
 def _organization(request: HttpRequest, org_id) -> Organization:

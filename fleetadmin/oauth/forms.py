@@ -159,7 +159,10 @@ class AppCreateForm(AppForm):
 class LogoForm(forms.Form):
     logo = forms.FileField(
         label="Logo (PNG)",
-        help_text="PNG only, at most 200 KB, each side 16 to 4096 pixels. Square logos look best.",
+        help_text=(
+            "PNG only, at most 200 KB, each side 16 to 4096 pixels. The sign-in page shows it at most "
+            "200 × 72 pixels: a wide logo (such as 256 × 64) fills the width, a square one shows at 72 × 72."
+        ),
         widget=forms.FileInput(attrs={"accept": "image/png", "aria-describedby": "logo-help errors-logo"}),
         error_messages={
             "required": "choose a PNG file to upload",

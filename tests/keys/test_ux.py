@@ -89,7 +89,7 @@ def test_an_operator_is_told_once_the_key_page_is_read_only(fleet, rotated, clie
     response = client_for(fleet.operator).get(url("detail", fleet.org, new.pk))
     text = text_of(response)
     assert text.count("Read-only") == 1
-    assert "As organization_operator you can view this key but not rename, rotate or delete it." in text
+    assert "As an organization operator you can view this key but not rename, rotate or delete it." in text
     assert "Rotate the key" not in text
     owner_text = text_of(client_for(fleet.owner).get(url("detail", fleet.org, new.pk)))
     assert "Read-only" not in owner_text and "Rotate the key to get a new value." in owner_text
@@ -118,7 +118,7 @@ def test_an_expiry_choice_and_a_date_together_are_refused(fleet, client_for, clo
 def test_an_operator_is_told_once_the_keys_list_is_read_only(fleet, rotated, client_for):
     text = text_of(client_for(fleet.operator).get(url("list", fleet.org)))
     assert text.count("Read-only") == 1
-    assert "As organization_operator you can see these keys. An organization owner can make changes." in text
+    assert "As an organization operator you can see these keys. An organization owner can make changes." in text
     assert "Read-only" not in text_of(client_for(fleet.owner).get(url("list", fleet.org)))
 
 

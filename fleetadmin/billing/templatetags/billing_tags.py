@@ -55,3 +55,15 @@ def billing_event(event) -> str:
     if event.action.startswith("billing.invoice."):
         return f"{label} {event.target_name.split(' to ')[0]}"
     return label
+
+
+@register.filter
+def url_breaks(url) -> str:
+    """The URL, escaped, with a line-break opportunity after each "/" (and "?", "&"): it wraps between segments."""
+    from django.utils.html import escape
+    from django.utils.safestring import mark_safe
+
+    text = escape(str(url))
+    for mark in ("/", "?", "&amp;"):
+        text = text.replace(mark, mark + "<wbr>")
+    return mark_safe(text.replace("/<wbr>/<wbr>", "//<wbr>"))  # noqa: S308 -- escaped above

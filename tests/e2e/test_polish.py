@@ -1,0 +1,53 @@
+"""Issue 12 items 15 and 16 in the browser: computed styles a person would see, not markup."""
+
+from __future__ import annotations
+
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def test_billing_urls_wrap_between_segments_not_letter_by_letter(page, login, demo_ids):
+    page.set_viewport_size(DESKTOP)
+    login(page, "owner@example.com")
+    page.goto(f"/orgs/{demo_ids['org']}/billing/")
+    code = page.locator("code.config-url").first
+    style = code.evaluate("e => [getComputedStyle(e).overflowWrap, getComputedStyle(e).wordBreak]")
+    assert style == ["break-word", "normal"]
+    assert code.locator("wbr").count() >= 4  # a break opportunity after each "/"
+    # Every line ends at a "/" (a segment): no line is cut inside "billing" or inside the UUID's groups.
+    lines = code.evaluate(
+        """e => { const r = document.createRange(), tops = {}; let node;
+          const walker = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+          while ((node = walker.nextNode())) { for (let k = 0; k < node.length; k++) {
+            r.setStart(node, k); r.setEnd(node, k + 1);
+            const top = Math.round(r.getBoundingClientRect().top); (tops[top] = tops[top] || []).push(node.data[k]); } }
+          return Object.keys(tops).sort((a, b) => a - b).map(k => tops[k].join('')); }"""
+    )
+    assert len(lines) >= 1
+    for line in lines[:-1]:
+        assert line.endswith("/"), lines
+    assert code.evaluate("e => e.textContent") == "".join(lines)
+
+
+def test_the_signin_page_has_no_shadow_in_its_corner(page):
+    page.goto("/accounts/sign-in/")
+    skip = page.locator(".skip-link")
+    assert skip.evaluate("e => getComputedStyle(e).boxShadow") == "none"  # off-screen: no shadow peeking in
+    skip.focus()  # (the email field has autofocus; a keyboard user reaches the link with Shift+Tab)
+    assert skip.evaluate("e => getComputedStyle(e).boxShadow") != "none"  # shown on focus, with its shadow
+
+
+def test_the_logo_frame_shows_the_logo_at_the_sign_in_size(page, login, demo_ids):
+    page.set_viewport_size(DESKTOP)
+    login(page, "owner@example.com")
+    page.goto(f"/orgs/{demo_ids['org']}/auth/")
+    assert "a wide logo (such as 256 × 64) fills the width" in page.locator("#logo-help").inner_text()
+    assert "Square logos look best" not in page.content()
+    rules = page.evaluate(
+        """() => { const probe = (cls) => { const d = document.createElement('div'); d.className = cls;
+             const i = document.createElement('img'); d.appendChild(i); document.body.appendChild(d);
+             const s = getComputedStyle(i); const r = [s.maxWidth, s.maxHeight]; d.remove(); return r; };
+           return [probe('logo-frame'), probe('wl-logo')]; }"""
+    )
+    assert rules[0] == rules[1] == ["200px", "72px"]
+    # and the page fits its window (a nowrap issuer URL used to widen it to 1446 px)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= DESKTOP["width"]
