@@ -27,7 +27,9 @@ class RequestIdFilter(logging.Filter):
     """Sets ``record.request_id`` ("-" outside a request) on every record a handler writes."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = current_request_context().request_id or "-"
+        # django.request logs a response after the middleware has unbound the context; it passes the request.
+        from_request = getattr(getattr(record, "request", None), "request_id", None)
+        record.request_id = from_request or current_request_context().request_id or "-"
         return True
 
 
