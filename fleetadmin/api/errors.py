@@ -9,6 +9,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from fleetadmin.core.errors import field_messages, validation_message
 from fleetadmin.keys.auth import HEADER_HELP, AuthenticationFailed
 
 
@@ -51,12 +52,9 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(ValidationError)
     def invalid(request: HttpRequest, exc: ValidationError):
-        if hasattr(exc, "error_dict"):
-            fields = {name: [str(m) for e in errors for m in e.messages] for name, errors in exc.error_dict.items()}
-            message = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in fields.items())
-        else:
-            fields, message = None, " ".join(exc.messages)
-        return api.create_response(request, error_body("invalid", message, fields), status=400)
+        return api.create_response(
+            request, error_body("invalid", validation_message(exc), field_messages(exc)), status=400
+        )
 
     @api.exception_handler(NinjaValidationError)
     def malformed(request: HttpRequest, exc: NinjaValidationError):

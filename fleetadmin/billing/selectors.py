@@ -38,7 +38,8 @@ BILLING_ACTIONS = (
     "billing.customer.attach",
     "billing.customer.detach",
     "billing.customer.invite",
-    "billing.customer.invitation_declined",
+    "billing.customer.invitation_decline",
+    "billing.customer.invitation_declined",  # the name before 2026-12
     "billing.customer.invitation_cancel",
     "billing.invitation.receive",
     "billing.invitation.accept",

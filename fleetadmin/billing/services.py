@@ -296,22 +296,41 @@ def customer_invite(*, actor, billing_organization: Organization, customer_id: u
         invited_by=_user_or_none(actor),
         invited_by_name=actor.audit_identity().name[:255],
     )
+    _record_both_sides(
+        actor=actor,
+        invitation=invitation,
+        customer_org=customer_org,
+        biller_action="billing.customer.invite",
+        customer_action="billing.invitation.receive",
+    )
+    return invitation
+
+
+def _record_both_sides(
+    *,
+    actor,
+    invitation: CustomerInvitation,
+    customer_org: Organization | None,
+    biller_action: str,
+    customer_action: str,
+) -> None:
+    """One invitation event in each log: the biller's says only the id it pasted, the invited organization's (when
+    an organization has that id) says who asked."""
     audit.record(
         actor=actor,
-        action="billing.customer.invite",
-        organization=billing_organization,
+        action=biller_action,
+        organization=invitation.billing_organization,
         target=invitation,
         changes={"after": _invitation_facts(invitation)},
     )
     if customer_org is not None:
         audit.record(
             actor=actor,
-            action="billing.invitation.receive",
+            action=customer_action,
             organization=customer_org,
             target=invitation,
             changes={"after": _received_facts(invitation)},
         )
-    return invitation
 
 
 def _locked_invitation(invitation: CustomerInvitation) -> CustomerInvitation:
@@ -325,7 +344,7 @@ def _locked_invitation(invitation: CustomerInvitation) -> CustomerInvitation:
     return locked
 
 
-def _answer(*, actor, invitation: CustomerInvitation, customer_org: Organization, status: str) -> None:
+def _answer(*, actor, invitation: CustomerInvitation, status: str) -> None:
     invitation.status = status
     invitation.decided_at = clock.now()
     invitation.decided_by_name = actor.audit_identity().name[:255]
@@ -352,7 +371,8 @@ def customer_invitation_accept(*, actor, organization: Organization, invitation:
             f"{organization.name} is already billed by {biller}; an organization has at most one billing "
             "organization. Ask it to detach you first, then accept."
         ) from None
-    _answer(actor=actor, invitation=invitation, customer_org=organization, status=InvitationStatus.ACCEPTED)
+    _answer(actor=actor, invitation=invitation, status=InvitationStatus.ACCEPTED)
+    # The biller's side of an acceptance is the attachment itself: its event names the invitation.
     audit.record(
         actor=actor,
         action="billing.customer.attach",
@@ -378,20 +398,13 @@ def customer_invitation_decline(*, actor, organization: Organization, invitation
         raise ValidationError("This invitation is for another organization.")
     _lock_organizations(invitation.billing_organization_id, organization.pk)
     invitation = _locked_invitation(invitation)
-    _answer(actor=actor, invitation=invitation, customer_org=organization, status=InvitationStatus.DECLINED)
-    audit.record(
+    _answer(actor=actor, invitation=invitation, status=InvitationStatus.DECLINED)
+    _record_both_sides(
         actor=actor,
-        action="billing.customer.invitation_declined",
-        organization=invitation.billing_organization,
-        target=invitation,
-        changes={"after": _invitation_facts(invitation)},
-    )
-    audit.record(
-        actor=actor,
-        action="billing.invitation.decline",
-        organization=organization,
-        target=invitation,
-        changes={"after": _received_facts(invitation)},
+        invitation=invitation,
+        customer_org=organization,
+        biller_action="billing.customer.invitation_decline",
+        customer_action="billing.invitation.decline",
     )
 
 
@@ -403,25 +416,14 @@ def customer_invitation_cancel(*, actor, invitation: CustomerInvitation) -> None
     customer_org = Organization.objects.filter(pk=invitation.customer_organization_id).first()
     _lock_organizations(billing_organization.pk, *([customer_org.pk] if customer_org else []))
     invitation = _locked_invitation(invitation)
-    invitation.status = InvitationStatus.CANCELLED
-    invitation.decided_at = clock.now()
-    invitation.decided_by_name = actor.audit_identity().name[:255]
-    invitation.save(update_fields=["status", "decided_at", "decided_by_name"])
-    audit.record(
+    _answer(actor=actor, invitation=invitation, status=InvitationStatus.CANCELLED)
+    _record_both_sides(
         actor=actor,
-        action="billing.customer.invitation_cancel",
-        organization=billing_organization,
-        target=invitation,
-        changes={"after": _invitation_facts(invitation)},
+        invitation=invitation,
+        customer_org=customer_org,
+        biller_action="billing.customer.invitation_cancel",
+        customer_action="billing.invitation.cancel",
     )
-    if customer_org is not None:
-        audit.record(
-            actor=actor,
-            action="billing.invitation.cancel",
-            organization=customer_org,
-            target=invitation,
-            changes={"after": _received_facts(invitation)},
-        )
 
 
 @transaction.atomic

@@ -17,29 +17,10 @@ from django.http import Http404
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
-from fleetadmin.billing import services as billing_services
-from fleetadmin.keys import services as key_services
+from fleetadmin.core.errors import DuplicateSubmission, validation_message
 from fleetadmin.keys.auth import AuthenticationFailed
-from fleetadmin.oauth import services as oauth_services
 
 logger = logging.getLogger(__name__)
-
-DUPLICATES = (
-    key_services.DuplicateSubmission,
-    oauth_services.DuplicateSubmission,
-    billing_services.DuplicateSubmission,
-)
-
-
-def validation_message(error: ValidationError) -> str:
-    """``field: message; field: message`` for field errors, as the JSON API's ``message`` reads."""
-    if not hasattr(error, "error_dict"):
-        return " ".join(str(m) for m in error.messages)
-    parts = []
-    for name, errors in error.error_dict.items():
-        for message in (str(m) for e in errors for m in e.messages):
-            parts.append(f"{name}: {message}")  # the rules' messages never name their field; the channel does
-    return "; ".join(parts)
 
 
 def invalid(field: str, problem: str) -> GRPCError:
@@ -67,7 +48,7 @@ def to_grpc_error(error: BaseException, method: str) -> GRPCError:
         return GRPCError(Status.PERMISSION_DENIED, str(error) or "You do not have permission to do this.")
     if isinstance(error, ValidationError):
         return GRPCError(Status.INVALID_ARGUMENT, validation_message(error))
-    if isinstance(error, DUPLICATES):
+    if isinstance(error, DuplicateSubmission):
         return GRPCError(Status.ALREADY_EXISTS, str(error))
     if isinstance(error, IntegrityError):
         return GRPCError(Status.ALREADY_EXISTS, "That conflicts with an existing record.")

@@ -95,7 +95,7 @@ def test_decline_keeps_the_organization_unbilled_and_is_logged_on_both_sides(wor
     invitation = services.customer_invite(actor=fleet.owner, billing_organization=fleet.org, customer_id=prospect.pk)
     services.customer_invitation_decline(actor=owner, organization=prospect, invitation=invitation)
     assert not Customer.objects.filter(organization=prospect).exists()
-    assert AuditEvent.objects.filter(organization=fleet.org, action="billing.customer.invitation_declined").count() == 1
+    assert AuditEvent.objects.filter(organization=fleet.org, action="billing.customer.invitation_decline").count() == 1
     assert AuditEvent.objects.filter(organization=prospect, action="billing.invitation.decline").count() == 1
     with pytest.raises(ValidationError, match="already answered"):
         services.customer_invitation_accept(actor=owner, organization=prospect, invitation=invitation)

@@ -13,6 +13,8 @@ EVENT_LABELS = {
     "billing.customer.attach": "attached customer",
     "billing.customer.detach": "detached customer",
     "billing.customer.invite": "invited organization",
+    "billing.customer.invitation_decline": "was declined by the organization invited as",
+    # the name before 2026-12 (events already in the hash chain keep it)
     "billing.customer.invitation_declined": "was declined by the organization invited as",
     "billing.customer.invitation_cancel": "cancelled the invitation of",
     "billing.invitation.receive": "received an invitation to be billed by",
