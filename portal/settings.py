@@ -57,6 +57,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "portal.middleware.RequestIdMiddleware",
+    # Requests by view/method/status and their latency, when METRICS_ENABLED (portal/ops.py).
+    "portal.ops.MetricsMiddleware",
     # NUL refused or stripped, over-limit bodies 413: before anything reads the request (portal/input_boundary.py).
     "portal.input_boundary.InputBoundaryMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -75,6 +77,8 @@ MIDDLEWARE = [
     "fleetadmin.accounts.middleware.AccountSecurityMiddleware",
     # Support staff on a customer page under a ticket-scoped grant: read-only, recorded in its audit log.
     "fleetadmin.support.middleware.SupportAccessMiddleware",
+    # A view that loses the database connection answers 503, not 500 (portal/ops.py).
+    "portal.ops.DatabaseUnavailableMiddleware",
     # DEBUG=1: a view's Http404 renders the portal's own 404 page (portal/middleware.py).
     "portal.middleware.PortalNotFoundMiddleware",
     # django-axes must come last so it sees the outcome of every sign-in.
@@ -199,14 +203,34 @@ SILENCED_SYSTEM_CHECKS = [
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Logs: LOG_FORMAT=text (the default, for `make run`) or json (one object a line, for a log pipeline).
+# Every line carries the request id the response's X-Request-ID names (portal/log_format.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json; got {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "portal.log_format.RequestIdFilter"}},
+    "formatters": {
+        "text": {"()": "portal.log_format.PlainFormatter"},
+        "json": {"()": "portal.log_format.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
+
+# Prometheus metrics at /metrics (portal/ops.py): off unless METRICS_ENABLED; then only for a caller with
+# "Authorization: Bearer <METRICS_TOKEN>" and/or from METRICS_ALLOWED_NETWORKS (CIDRs). With several
+# gunicorn workers set PROMETHEUS_MULTIPROC_DIR too (README, "Operations").
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=False)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+if METRICS_ENABLED and not (METRICS_TOKEN or METRICS_ALLOWED_NETWORKS):
+    raise ImproperlyConfigured("METRICS_ENABLED needs METRICS_TOKEN or METRICS_ALLOWED_NETWORKS (or both).")
 
 # API keys: values are stored only as HMAC-SHA256 under a pepper. API_KEY_PEPPERS lists
 # "id:secret" pairs; new keys use API_KEY_PEPPER_ID, older ids keep verifying the keys

@@ -1,13 +1,10 @@
 from django.contrib import admin
-from django.http import HttpResponse
 from django.urls import include, path
 
 from fleetadmin.api.views import api
+from portal import ops
 
-
-def healthz(request):
-    return HttpResponse("ok", content_type="text/plain")
-
+handler500 = "portal.ops.server_error"  # a lost database is a 503 there too
 
 urlpatterns = [
     path("", include("fleetadmin.fleet.urls")),
@@ -23,5 +20,7 @@ urlpatterns = [
     path("orgs/<uuid:org_id>/auth/end-users/", include("fleetadmin.idp.admin_urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
-    path("healthz", healthz, name="healthz"),
+    path("healthz", ops.healthz, name="healthz"),
+    path("readyz", ops.readyz, name="readyz"),
+    path("metrics", ops.metrics_view, name="metrics"),
 ]

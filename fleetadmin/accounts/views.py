@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.conf import settings
@@ -127,21 +128,38 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 # ---- password reset ---------------------------------------------------------------------------------
 
+logger = logging.getLogger(__name__)
+
 RESET_SENT = (
     "If an account uses that address, we have sent it a link to choose a new password. "
     "The link works once, for {hours} hours. Check your spam folder if nothing arrives in a few minutes."
 )
 
 
+class ResetThrottleUnavailable(Exception):
+    """The reset counters live in the cache, and the cache is unreachable."""
+
+
 def _count(key: str, limit: int) -> bool:
-    """Increment a windowed counter; True while it is within ``limit``."""
+    """Increment a windowed counter; True while it is within ``limit``.
+
+    Raises ResetThrottleUnavailable when the cache is down: the check fails closed (no reset mail is
+    sent) rather than letting an unthrottled stream of mails out.
+    """
     window = settings.PASSWORD_RESET_WINDOW_MINUTES * 60
-    cache.add(key, 0, timeout=window)
     try:
-        return cache.incr(key) <= limit
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window)
-        return True
+        cache.add(key, 0, timeout=window)
+        try:
+            return cache.incr(key) <= limit
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=window)
+            return True
+    except Exception as error:
+        logger.warning(
+            "password-reset throttle unavailable (%s: the cache is unreachable); failing closed: no reset mail",
+            type(error).__name__,
+        )
+        raise ResetThrottleUnavailable from None
 
 
 def password_reset_link(user, base_url: str) -> str:
@@ -155,8 +173,11 @@ def password_reset_request(*, email: str, base_url: str) -> None:
     user = get_user_model().objects.filter(email__iexact=email.strip(), is_active=True).first()
     if user is None:
         return
-    if not _count(f"pwreset:account:{user.pk}", settings.PASSWORD_RESET_ACCOUNT_LIMIT):
-        return  # enough mails for now; the answer on the page stays the same
+    try:
+        if not _count(f"pwreset:account:{user.pk}", settings.PASSWORD_RESET_ACCOUNT_LIMIT):
+            return  # enough mails for now; the answer on the page stays the same
+    except ResetThrottleUnavailable:
+        return
     mail = Mail(
         to=[user.email],
         template="mail/accounts/password_reset",
@@ -176,7 +197,12 @@ def password_reset(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         address = client_ip(request) or "unknown"
-        if not _count(f"pwreset:ip:{address}", settings.PASSWORD_RESET_ADDRESS_LIMIT):
+        try:
+            within_limit = _count(f"pwreset:ip:{address}", settings.PASSWORD_RESET_ADDRESS_LIMIT)
+        except ResetThrottleUnavailable:
+            form.add_error(None, "Password reset is unavailable for a moment. Try again in a few minutes.")
+            return render(request, "accounts/password_reset.html", {"form": form}, status=503)
+        if not within_limit:
             form.add_error(
                 None,
                 "Too many reset requests from your network. "

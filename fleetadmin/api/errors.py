@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -66,6 +67,12 @@ def install(api: NinjaAPI) -> None:
             fields.setdefault(name, []).append(text)
         message = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in fields.items())
         return api.create_response(request, error_body("invalid", message, fields), status=400)
+
+    @api.exception_handler(OperationalError)
+    @api.exception_handler(InterfaceError)
+    def database_unavailable(request: HttpRequest, exc: Exception):
+        # Re-raised: the portal's DatabaseUnavailableMiddleware answers 503 (JSON here) and closes the connection.
+        raise exc
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError):

@@ -7,6 +7,7 @@ authorizations and that the audit log records as the key.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 
@@ -16,11 +17,14 @@ from django.core.cache import cache
 from fleetadmin import clock
 from fleetadmin.audit.models import ActorType
 from fleetadmin.audit.services import ActorIdentity
+from fleetadmin.core import metrics
 from fleetadmin.fleet.authz import Grant
 from fleetadmin.fleet.models import MACHINE_ROLES, ORGANIZATION_ROLES
 from fleetadmin.keys import tokens
 from fleetadmin.keys.models import ApiKey, ApiKeyAuthorization
 from fleetadmin.keys.services import KEY_PREFIX, api_key_touch
+
+logger = logging.getLogger(__name__)
 
 SCHEME = "ApiKey"
 HEADER_HELP = f"send the header 'Authorization: {SCHEME} <key-id>:<key-value>'"
@@ -186,12 +190,26 @@ def authenticate_request(request) -> ApiKeyPrincipal:
         if not header:
             raise AuthenticationFailed("missing_credentials", f"Missing credentials: {HEADER_HELP}.")
         key_id, value = parse_authorization_header(header)
-        return authenticate_key(key_id, value)
+        principal = authenticate_key(key_id, value)
     except AuthenticationFailed as failure:
+        metrics.key_authentication(failure.code)
         limit = settings.API_KEY_FAILURE_LIMIT
-        from_address = _count_failure(_address_counter(current_request_context().ip))
-        # Only ids of keys that exist get a counter: random ids must not fill the cache.
-        on_key = _count_failure(_key_counter(key_id)) if failure.key_exists else 0
+        try:
+            from_address = _count_failure(_address_counter(current_request_context().ip))
+            # Only ids of keys that exist get a counter: random ids must not fill the cache.
+            on_key = _count_failure(_key_counter(key_id)) if failure.key_exists else 0
+        except Exception as error:  # the cache (Redis) is down: this check fails closed, valid keys are unaffected
+            logger.warning(
+                "API-key failure throttle unavailable (%s: the cache is unreachable); failing closed: "
+                "a failed authentication is answered 429 until the cache is back",
+                type(error).__name__,
+            )
+            raise AuthenticationFailed(
+                "throttle_unavailable",
+                "Failed API-key authentications cannot be counted right now, so they are refused; "
+                "check the key and retry in a minute.",
+                429,
+            ) from None
         if from_address > limit:
             raise AuthenticationFailed(
                 "too_many_failures", "Too many failed API-key authentications from this address; wait and retry.", 429
@@ -201,3 +219,5 @@ def authenticate_request(request) -> ApiKeyPrincipal:
                 "too_many_failures", f"Too many failed authentications of API key {key_id}; wait and retry.", 429
             ) from None
         raise
+    metrics.key_authentication("ok")
+    return principal

@@ -10,6 +10,7 @@ actor type ``support`` and the ticket.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from datetime import timedelta
 
@@ -29,6 +30,8 @@ from fleetadmin.keys.services import api_key_delete
 from fleetadmin.oauth.services import auth_service_disable, auth_service_enable, oauth_app_rotate_secret
 from fleetadmin.support.access import SupportActor, acting_for
 from fleetadmin.support.models import SupportGrant
+
+logger = logging.getLogger(__name__)
 
 REASON_MAX_LENGTH = 1000
 TICKET_MAX_LENGTH = 64  # AuditEvent.ticket
@@ -202,7 +205,12 @@ def support_page_view_record(
     grant = actor.grant
     minute = int(clock.now().timestamp() // VIEW_WINDOW_SECONDS)
     key = _view_cache_key(grant, path, minute)
-    if not cache.add(key, 1, timeout=VIEW_WINDOW_SECONDS * 2):
+    try:
+        first_this_minute = cache.add(key, 1, timeout=VIEW_WINDOW_SECONDS * 2)
+    except Exception as error:  # the cache is down: record every view rather than lose one
+        logger.warning("support view de-duplication unavailable (%s); recording this view", type(error).__name__)
+        first_this_minute = True
+    if not first_this_minute:
         return None
     after = {"grant": str(grant.pk), "page": page, "path": path[:300]}
     if object_id:
@@ -219,7 +227,10 @@ def support_page_view_record(
                 ticket=grant.ticket,
             )
     except Exception:
-        cache.delete(key)  # not recorded, so the next view must try again
+        try:
+            cache.delete(key)  # not recorded, so the next view must try again
+        except Exception:
+            logger.warning("support view de-duplication: could not forget %s after a failed record", key)
         raise
 
 
