@@ -8,12 +8,13 @@ from typing import Literal
 
 from ninja import Router, Schema, Status
 
+from fleetadmin.api.types import one_of
 from fleetadmin.core.links import portal_base_url
-from fleetadmin.fleet import members, selectors
+from fleetadmin.fleet import members, rules, selectors
 
 router = Router(tags=["Members and invitations"])
 
-InvitableRole = Literal[tuple(role.value for role in members.INVITABLE_ROLES)]  # type: ignore[valid-type]
+InvitableRole = one_of(rules.INVITABLE_ROLE_VALUES)
 
 
 class MemberOut(Schema):
@@ -94,11 +95,6 @@ def list_members(request, org_id: uuid.UUID):
     return [_member_out(row) for row in selectors.organization_members(request.auth, organization)]
 
 
-def _row(actor, organization, membership_id):
-    membership = selectors.get_membership_for(actor, organization, membership_id)
-    return next(r for r in selectors.organization_members(actor, organization) if r.membership.pk == membership.pk)
-
-
 @router.patch(
     "/organizations/{org_id}/members/{membership_id}",
     response=MemberOut,
@@ -114,7 +110,7 @@ def update_member(request, org_id: uuid.UUID, membership_id: int, payload: Membe
         role=payload.role,
         location=_location(actor, organization, payload.location_id),
     )
-    return _member_out(_row(actor, organization, membership_id))
+    return _member_out(selectors.member_row(actor, organization, membership_id))
 
 
 @router.delete(

@@ -6,13 +6,12 @@ import base64
 import binascii
 import uuid
 from datetime import datetime
-from typing import Annotated
 
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from ninja import Router, Schema, Status
-from pydantic import Field
 
+from fleetadmin.api.types import one_of
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.selectors import get_organization_for
 from fleetadmin.oauth import rules, selectors, services
@@ -21,16 +20,10 @@ from fleetadmin.oauth.models import OAuthApplication
 router = Router(tags=["Auth service and OAuth applications"])
 
 
-def _one_of(choices) -> type[str]:
-    """A string the schema documents as one of ``choices``; the service checks it, with the words every channel uses
-    ("must be one of …; got 'maybe'"), instead of pydantic's own."""
-    return Annotated[str, Field(json_schema_extra={"enum": list(choices.values)})]
-
-
-ClientAuthentication = _one_of(rules.ClientAuthentication)
-Pkce = _one_of(rules.Pkce)
-UrlValidation = _one_of(rules.UrlValidation)
-GrantName = _one_of(rules.Grant)
+ClientAuthentication = one_of(rules.ClientAuthentication.values)
+Pkce = one_of(rules.Pkce.values)
+UrlValidation = one_of(rules.UrlValidation.values)
+GrantName = one_of(rules.Grant.values)
 
 
 class AuthServiceOut(Schema):

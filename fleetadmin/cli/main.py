@@ -16,7 +16,8 @@ from typing import Any
 import click
 
 from fleetadmin.cli.client import Client, CliError, Credentials, config_path, load_credentials, save_credentials
-from fleetadmin.core.text import confirmation_matches
+from fleetadmin.core.text import confirmation_matches, one_of
+from fleetadmin.fleet import rules as fleet_rules
 from fleetadmin.keys import rules as key_rules
 from fleetadmin.oauth import rules as oauth_rules
 
@@ -82,7 +83,7 @@ def confirm_word(word: str, warning: str, yes: bool) -> None:
 class OneOf(click.Choice):
     """One of the server's values, refused in the server's words: "must be one of …; got 'maybe'"."""
 
-    def __init__(self, choices: list[str], refused=oauth_rules.one_of):
+    def __init__(self, choices: list[str], refused=one_of):
         super().__init__(choices)
         self.refused = refused
 
@@ -304,8 +305,7 @@ _key_group(machines, "machine", "--machine-id", "machines")
 
 # ---- members ------------------------------------------------------------------------------------------
 
-# The roles an invitation or a membership can carry (the server's fleet.members.INVITABLE_ROLES).
-MEMBER_ROLES = ["organization_owner", "organization_operator", "location_owner", "location_operator"]
+MEMBER_ROLES = list(fleet_rules.INVITABLE_ROLE_VALUES)
 
 
 @organizations.group("members")
@@ -337,7 +337,7 @@ def members_list(org_id: str, invitations: bool, as_json: bool) -> None:
 @command(members_group, "invite")
 @click.option("--org-id", required=True, help="Organization id.")
 @click.option("--email", required=True, help="Who to invite.")
-@click.option("--role", required=True, type=click.Choice(MEMBER_ROLES), help="Their role.")
+@click.option("--role", required=True, type=OneOf(MEMBER_ROLES), help="Their role.")
 @click.option("--location-id", default=None, help="The location, for location_owner and location_operator.")
 def members_invite(org_id: str, email: str, role: str, location_id: str | None, as_json: bool) -> None:
     """Invite someone by email; the link goes only to their mailbox and expires after 7 days."""
@@ -366,7 +366,7 @@ def members_remove(org_id: str, membership_id: str, yes: bool, as_json: bool) ->
 @command(members_group, "set-role")
 @click.option("--org-id", required=True, help="Organization id.")
 @click.option("--membership-id", required=True, help="The membership id (see `members list`).")
-@click.option("--role", required=True, type=click.Choice(MEMBER_ROLES), help="The new role.")
+@click.option("--role", required=True, type=OneOf(MEMBER_ROLES), help="The new role.")
 @click.option("--location-id", default=None, help="The location, for location_owner and location_operator.")
 def members_set_role(org_id: str, membership_id: str, role: str, location_id: str | None, as_json: bool) -> None:
     """Change a member's role or scope (the last owner cannot be demoted)."""

@@ -20,6 +20,12 @@ def accepted(values) -> str:
     return ", ".join(values)
 
 
+def one_of(values, got: str) -> str:
+    """ "must be one of a, b; got 'x'": the message for a value outside an enumeration, on every channel."""
+    suffix = f"; got '{shown(got)}'" if got else ""
+    return f"must be one of {accepted(values)}{suffix}"
+
+
 def confirmation_matches(typed: str, word: str) -> bool:
     """Typed confirmations compare trimmed and case-insensitively: "Disable " confirms ``disable``.
 

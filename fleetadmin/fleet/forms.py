@@ -1,5 +1,10 @@
-from django import forms
+import uuid
 
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import Http404
+
+from fleetadmin.fleet import rules
 from fleetadmin.fleet.services import NAME_MAX_LENGTH
 
 
@@ -66,17 +71,45 @@ class TwoFactorPolicyForm(forms.Form):
 
 
 class MemberRoleForm(forms.Form):
-    """Role and scope, for an invitation or a membership change. Choices come from the members service."""
+    """Role and scope, for an invitation or a membership change. Choices come from the members service.
 
-    role = forms.ChoiceField(label="Role")
-    location_id = forms.ChoiceField(
-        label="Location", required=False, help_text="Only for the location roles: the location (and what is under it)."
+    The location is any location the viewer can see, found by ``find_location`` (the page offers the
+    first matches and a search; an organization's size never decides what can be chosen).
+    """
+
+    role = forms.CharField(label="Role", max_length=40, widget=forms.Select)
+    location_id = forms.CharField(
+        label="Location",
+        required=False,
+        max_length=36,
+        help_text="Only for the location roles: the location (and what is under it).",
+        widget=forms.Select,
     )
 
-    def __init__(self, *args, role_choices, location_choices, **kwargs):
+    def __init__(self, *args, role_choices, location_choices, find_location, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = role_choices
-        self.fields["location_id"].choices = [("", "— Whole organization —"), *location_choices]
+        self.fields["role"].widget.choices = role_choices
+        self.fields["location_id"].widget.choices = [("", "— Whole organization —"), *location_choices]
+        self._find_location = find_location
+
+    def clean_role(self):
+        role = self.cleaned_data["role"]
+        if role not in rules.INVITABLE_ROLE_VALUES:
+            raise ValidationError(rules.unknown_role(role), code="invalid_choice")
+        return role
+
+    def clean_location_id(self):
+        """The chosen Location, or None for the whole organization."""
+        value = self.cleaned_data["location_id"].strip()
+        if not value:
+            return None
+        try:
+            return self._find_location(uuid.UUID(value))
+        except (ValueError, Http404):
+            raise ValidationError(
+                "Choose one of the locations offered (search to find more); this one is not in the organization.",
+                code="invalid_choice",
+            ) from None
 
 
 class InviteForm(MemberRoleForm):

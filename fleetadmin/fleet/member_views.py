@@ -31,37 +31,39 @@ MEMBERS = "fleet/members.html"
 MESSAGES_OOB = "includes/messages.html"
 ROLE_CHOICES = [(role.value, role.label) for role in members.INVITABLE_ROLES]
 INVITATION_SESSION_KEY = "_fa_invitation"
+SCOPE_PICKER_SIZE = 50  # the first matches; the search box asks the location picker for others
 
 
-# The invite/role forms list locations in tree order; bounded so the page stays small in a huge organization.
-LOCATION_CHOICES_LIMIT = 500
-
-
-def _location_choices(actor, organization: Organization) -> list[tuple[str, str]]:
-    locations = selectors.visible_locations(actor, organization).order_by("path")[:LOCATION_CHOICES_LIMIT]
-    return [(str(location.pk), "\u2003" * location.depth + location.name) for location in locations]
-
-
-def _role_form(form_class, actor, organization, data=None, **kwargs):
+def _role_form(form_class, actor, organization, data=None, *, selected=None, **kwargs):
+    """The role form with the picker's first page of locations (and the current choice, wherever it is)."""
+    locations, _ = selectors.location_options(actor, organization, "fleet.manage_members", size=SCOPE_PICKER_SIZE)
+    options = [(str(location.pk), location.name) for location in locations]
+    if selected is not None and str(selected.pk) not in {value for value, _ in options}:
+        options = [(str(selected.pk), selected.name), *options]
     return form_class(
-        data, role_choices=ROLE_CHOICES, location_choices=_location_choices(actor, organization), **kwargs
+        data,
+        role_choices=ROLE_CHOICES,
+        location_choices=options,
+        find_location=lambda pk: selectors.get_location_for(actor, organization, pk),
+        **kwargs,
     )
-
-
-def _location_from(actor, organization, location_id: str):
-    return selectors.get_location_for(actor, organization, location_id) if location_id else None
 
 
 def _members_context(request: HttpRequest, organization: Organization, invite_form=None) -> dict[str, Any]:
     user = request.user
     can_manage = authz.can(user, "fleet.manage_members", organization)
-    rows = selectors.organization_members(user, organization)
+    query = request.GET.get("q", "").strip()[:100] if request.method == "GET" else ""
+    cursor = request.GET.get("after", "")[:500] if request.method == "GET" else ""
+    page = selectors.member_page(user, organization, query=query, cursor=cursor)
     return {
         "organization": organization,
-        "rows": rows,
+        "rows": page.rows,
+        "next_cursor": page.next_cursor,
+        "query": query,
+        "paged": bool(cursor),
         "invitations": list(selectors.pending_invitations(user, organization)) if can_manage else [],
         "can_manage": can_manage,
-        "is_member": any(row.membership.user_id == user.pk for row in rows),
+        "is_member": page.viewer_is_member,
         "invite_form": invite_form or (_role_form(InviteForm, user, organization) if can_manage else None),
         "nav_section": "members",
     }
@@ -212,7 +214,7 @@ def member_invite(request: HttpRequest, org_id) -> HttpResponse:
                 organization=organization,
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
-                location=_location_from(user, organization, form.cleaned_data["location_id"]),
+                location=form.cleaned_data["location_id"],
                 base_url=portal_base_url(request),
             )
         except ValidationError as error:
@@ -264,14 +266,16 @@ def member_edit(request: HttpRequest, org_id, membership_id) -> HttpResponse:
     authz.require(user, "fleet.manage_members", organization)
     membership: Membership = selectors.get_membership_for(user, organization, membership_id)
     initial = {"role": membership.role, "location_id": str(membership.location_id or "")}
-    form = _role_form(MemberRoleForm, user, organization, request.POST or None, initial=initial)
+    form = _role_form(
+        MemberRoleForm, user, organization, request.POST or None, selected=membership.location, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         try:
             members.membership_change_role(
                 actor=user,
                 membership=membership,
                 role=form.cleaned_data["role"],
-                location=_location_from(user, organization, form.cleaned_data["location_id"]),
+                location=form.cleaned_data["location_id"],
             )
         except ValidationError as error:
             for field, errors in (

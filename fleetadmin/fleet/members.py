@@ -27,7 +27,7 @@ from django.urls import reverse
 from fleetadmin import audit, clock
 from fleetadmin.audit.services import diff
 from fleetadmin.core.mail import Mail, send_after_commit
-from fleetadmin.fleet import authz
+from fleetadmin.fleet import authz, rules
 from fleetadmin.fleet.models import (
     LOCATION_ROLES,
     ORGANIZATION_ROLES,
@@ -39,13 +39,7 @@ from fleetadmin.fleet.models import (
 )
 from fleetadmin.fleet.services import clean_name
 
-INVITABLE_ROLES = (
-    Role.ORGANIZATION_OWNER,
-    Role.ORGANIZATION_OPERATOR,
-    Role.LOCATION_OWNER,
-    Role.LOCATION_OPERATOR,
-)
-ROLE_HELP = ", ".join(INVITABLE_ROLES)
+INVITABLE_ROLES = rules.INVITABLE_ROLES
 LAST_OWNER_MESSAGE = "{name} is the last owner of {org}; make another member an owner first."
 
 
@@ -64,7 +58,7 @@ def _scope_label(membership_or_invitation) -> str:
 
 def _check_role_and_scope(organization: Organization, role: str, location: Location | None) -> Role:
     if role not in INVITABLE_ROLES:
-        raise ValidationError({"role": f"role must be one of {ROLE_HELP}; got {role!r}."})
+        raise ValidationError({"role": rules.unknown_role(role)})
     if role in ORGANIZATION_ROLES and location is not None:
         raise ValidationError({"location_id": f"The {role} role covers the whole organization; leave location empty."})
     if role in LOCATION_ROLES and location is None:

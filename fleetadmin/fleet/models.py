@@ -5,17 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-
-class Role(models.TextChoices):
-    """Roles named exactly as the platform names them."""
-
-    ORGANIZATION_OWNER = "organization_owner", "Organization owner"
-    ORGANIZATION_OPERATOR = "organization_operator", "Organization operator"
-    LOCATION_OWNER = "location_owner", "Location owner"
-    LOCATION_OPERATOR = "location_operator", "Location operator"
-    ROBOT_OWNER = "robot_owner", "Machine owner"
-    ROBOT_OPERATOR = "robot_operator", "Machine operator"
-
+from fleetadmin.fleet.rules import Role
 
 ORGANIZATION_ROLES = frozenset({Role.ORGANIZATION_OWNER, Role.ORGANIZATION_OPERATOR})
 LOCATION_ROLES = frozenset({Role.LOCATION_OWNER, Role.LOCATION_OPERATOR})

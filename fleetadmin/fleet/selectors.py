@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
 
 from fleetadmin import clock
 from fleetadmin.core.actors import SYSTEM
 from fleetadmin.fleet import authz
-from fleetadmin.fleet.models import Location, Machine, Organization
+from fleetadmin.fleet.models import Location, Machine, Membership, Organization, Role
 
 
 def visible_organizations(actor) -> QuerySet[Organization]:
@@ -318,24 +318,89 @@ class MemberRow:
     two_factor: bool
 
 
-def organization_members(actor, organization: Organization) -> list[MemberRow]:
-    """Everyone with a role in the organization, owners first, with their two-factor status (three queries)."""
-    from fleetadmin.accounts.two_factor import users_with_two_factor
-    from fleetadmin.fleet.models import Membership, Role
+MEMBERS_PAGE = 100
+MEMBER_ORDER = (Role.ORGANIZATION_OWNER, Role.ORGANIZATION_OPERATOR, Role.LOCATION_OWNER, Role.LOCATION_OPERATOR)
 
-    authz.require(actor, "fleet.view_members", organization)
-    order = {
-        Role.ORGANIZATION_OWNER: 0,
-        Role.ORGANIZATION_OPERATOR: 1,
-        Role.LOCATION_OWNER: 2,
-        Role.LOCATION_OPERATOR: 3,
-    }
-    memberships = list(
-        Membership.objects.filter(organization=organization).select_related("user", "location", "invited_by")
+
+def _members_of(organization: Organization) -> QuerySet:
+    """The organization's memberships in the Members page's order: owners first, then by email (one query)."""
+    rank = Case(
+        *(When(role=role, then=Value(i)) for i, role in enumerate(MEMBER_ORDER)),
+        default=Value(len(MEMBER_ORDER)),
+        output_field=IntegerField(),
     )
-    memberships.sort(key=lambda m: (order.get(m.role, 9), m.user.email, m.location.name if m.location else ""))
+    return (
+        Membership.objects.filter(organization=organization)
+        .select_related("user", "location", "invited_by")
+        .annotate(role_rank=rank)
+        .order_by("role_rank", "user__email", "pk")
+    )
+
+
+def _member_rows(memberships: list) -> list[MemberRow]:
+    from fleetadmin.accounts.two_factor import users_with_two_factor
+
     with_2fa = users_with_two_factor({m.user_id for m in memberships})
     return [MemberRow(m, m.user_id in with_2fa) for m in memberships]
+
+
+def _encode_member_cursor(membership) -> str:
+    raw = f"{membership.role_rank}\x1f{membership.user.email}\x1f{membership.pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _after_member(queryset: QuerySet, cursor: str) -> QuerySet:
+    """Memberships after the cursor in the page's order; a malformed cursor means the first page."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        rank, email, pk = raw.split("\x1f")
+        rank, pk = int(rank), int(pk)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return queryset
+    return queryset.filter(
+        Q(role_rank__gt=rank)
+        | Q(role_rank=rank, user__email__gt=email)
+        | Q(role_rank=rank, user__email=email, pk__gt=pk)
+    )
+
+
+@dataclass
+class MemberPage:
+    rows: list[MemberRow]
+    next_cursor: str | None
+    viewer_is_member: bool
+
+
+def member_page(
+    actor, organization: Organization, *, query: str = "", cursor: str = "", size: int = MEMBERS_PAGE
+) -> MemberPage:
+    """One keyset page of the Members screen (owners first, then by email), optionally searched by name or email.
+
+    Three queries whatever the organization's size: the page, its members' two-factor devices, and
+    whether the viewer is a member (for "Leave organization").
+    """
+    authz.require(actor, "fleet.view_members", organization)
+    memberships = _members_of(organization)
+    if query:
+        memberships = memberships.filter(Q(user__email__icontains=query) | Q(user__full_name__icontains=query))
+    if cursor:
+        memberships = _after_member(memberships, cursor)
+    page = list(memberships[: size + 1])
+    more = _encode_member_cursor(page[size - 1]) if len(page) > size else None
+    viewer_is_member = Membership.objects.filter(organization=organization, user_id=getattr(actor, "pk", None)).exists()
+    return MemberPage(_member_rows(page[:size]), more, viewer_is_member)
+
+
+def organization_members(actor, organization: Organization) -> list[MemberRow]:
+    """Everyone with a role in the organization, in the Members page's order, with their two-factor status."""
+    authz.require(actor, "fleet.view_members", organization)
+    return _member_rows(list(_members_of(organization)))
+
+
+def member_row(actor, organization: Organization, membership_id) -> MemberRow:
+    """One member as the Members page shows it (404 outside the actor's reach)."""
+    membership = get_membership_for(actor, organization, membership_id)
+    return _member_rows([_members_of(organization).get(pk=membership.pk)])[0]
 
 
 def pending_invitations(actor, organization: Organization):
@@ -352,7 +417,6 @@ def pending_invitations(actor, organization: Organization):
 
 
 def get_membership_for(actor, organization: Organization, membership_id):
-    from fleetadmin.fleet.models import Membership
 
     authz.require(actor, "fleet.view_members", organization)
     try:

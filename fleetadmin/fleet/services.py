@@ -9,7 +9,7 @@ from django.db import transaction
 
 from fleetadmin import audit
 from fleetadmin.audit.services import diff
-from fleetadmin.fleet import authz, counters
+from fleetadmin.fleet import authz, counters, rules
 from fleetadmin.fleet.models import (
     LOCATION_ROLES,
     ORGANIZATION_ROLES,
@@ -76,9 +76,8 @@ def membership_grant(
         raise ValidationError({"location": f"The {role} role applies to the whole organization; leave location empty."})
     if role in LOCATION_ROLES and (location is None or location.organization_id != organization.pk):
         raise ValidationError({"location": f"The {role} role needs a location of {organization.name}."})
-    if role not in ORGANIZATION_ROLES | LOCATION_ROLES:
-        accepted = ", ".join(sorted(ORGANIZATION_ROLES | LOCATION_ROLES))
-        raise ValidationError({"role": f"role must be one of {accepted}; got {role!r}."})
+    if role not in rules.INVITABLE_ROLE_VALUES:
+        raise ValidationError({"role": rules.unknown_role(role)})
     membership, _ = Membership.objects.update_or_create(
         user=user, organization=organization, location=location, defaults={"role": Role(role)}
     )

@@ -254,11 +254,12 @@ def location_picker(request: HttpRequest, org_id) -> HttpResponse:
     if permission is None:
         raise Http404("Unknown picker.")
     options = _picker_options(user, organization, permission, request.GET.get("q", "").strip()[:100])
-    context = {"options": options, "blank": permission == "fleet.add_location"}
+    context = {"options": options, "blank": PICKER_BLANKS.get(permission, "")}
     return render_screen(request, "fleet/_options.html", context)
 
 
-PICKER_PERMISSIONS = {"parent": "fleet.add_location", "machine": "fleet.add_machine"}
+PICKER_PERMISSIONS = {"parent": "fleet.add_location", "machine": "fleet.add_machine", "scope": "fleet.manage_members"}
+PICKER_BLANKS = {"fleet.add_location": "— Top level —", "fleet.manage_members": "— Whole organization —"}
 
 
 @login_required

@@ -26,6 +26,12 @@ def grace_refused(got: str) -> str:
     return f"must be one of {accepted(GRACE_PERIODS)}{suffix}"
 
 
+def role_refused(roles, resource_type: str, got: str) -> str:
+    """A role a key on this kind of resource cannot hold: "must be one of a, b for a location key; got 'x'"."""
+    article = "an" if resource_type[:1] in {"a", "e", "i", "o", "u"} else "a"
+    return f"must be one of {accepted(roles)} for {article} {resource_type} key; got '{shown(got)}'"
+
+
 def secret_pattern(*prefixes: str) -> re.Pattern[str]:
     """What a pasted key or client secret looks like (prefix + base62), to spot one in free text."""
     alternatives = "|".join(re.escape(prefix) for prefix in prefixes)

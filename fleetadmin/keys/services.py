@@ -14,7 +14,7 @@ from fleetadmin.core.errors import DuplicateSubmission
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.models import Location, Machine, Organization
 from fleetadmin.fleet.services import clean_name
-from fleetadmin.keys import tokens
+from fleetadmin.keys import rules, tokens
 from fleetadmin.keys.models import ROLES_BY_RESOURCE, ApiKey, ApiKeyAuthorization, ResourceType
 from fleetadmin.keys.rules import GRACE_PERIODS, KEY_PREFIX
 
@@ -81,17 +81,11 @@ def _clean_expiry(expires_at: datetime | None, now: datetime) -> datetime | None
     return expires_at
 
 
-def _a(word: str) -> str:
-    return f"an {word}" if word[0] in "aeiou" else f"a {word}"
-
-
 def _check_grant(actor, organization: Organization, grant: Grant) -> None:
     resource_type = grant.resource_type
     accepted = ROLES_BY_RESOURCE[resource_type]
     if grant.role not in accepted:
-        raise ValidationError(
-            {"role": f"role must be one of {', '.join(accepted)} for {_a(resource_type)} key; got {str(grant.role)!r}."}
-        )
+        raise ValidationError({"role": rules.role_refused(accepted, resource_type, str(grant.role))})
     resource_org = grant.resource.pk if resource_type == ResourceType.ORGANIZATION else grant.resource.organization_id
     if resource_org != organization.pk:
         raise ValidationError({"resource": f"The {resource_type} {grant.resource.pk} is not in {organization.name}."})
@@ -219,7 +213,7 @@ def api_key_rotate(*, actor, key: ApiKey, grace: timedelta = timedelta(0)) -> Is
     key = ApiKey.objects.select_for_update().get(pk=key.pk)
     _require_usable(key, now, "rotated")
     if grace < timedelta(0) or grace > max(GRACE_PERIODS.values()):
-        raise ValidationError({"grace": "grace must be one of none, 1h, 24h, 7d."})
+        raise ValidationError({"grace": rules.grace_refused("")})
     grants = [
         Grant(role=a.role, resource=a.resource)
         for a in key.authorizations.select_related("organization", "location", "machine")

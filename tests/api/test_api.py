@@ -179,8 +179,7 @@ def test_bad_input_is_a_400_naming_the_field_and_the_accepted_values(fleet, call
     response = client.post(url, {"role": "location_owner"}, content_type="application/json")
     assert response.status_code == 400
     assert body(response)["error"]["message"] == (
-        "role: role must be one of organization_owner, organization_operator for an organization key; "
-        "got 'location_owner'."
+        "role: must be one of organization_owner, organization_operator for an organization key; got 'location_owner'"
     )
     response = client.post(url, "not json", content_type="application/json")
     assert response.status_code == 400

@@ -324,10 +324,9 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} not found: the browser tests need Debian's Chromium (apt-get install chromium)."
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        # A failure, not a skip: a suite that goes green without its browser tests has not tested the UI.
+        # `make test` installs Chromium when it can (root or sudo); otherwise it says how.
+        pytest.fail(f"{CHROMIUM} not found: the browser tests need Debian's Chromium (apt-get install chromium).")
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,

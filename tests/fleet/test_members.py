@@ -10,7 +10,7 @@ from django.core.management import call_command
 from fleetadmin.accounts.models import User
 from fleetadmin.audit.models import AuditEvent
 from fleetadmin.audit.services import SYSTEM
-from fleetadmin.fleet import members
+from fleetadmin.fleet import members, rules
 from fleetadmin.fleet.models import Invitation, Membership, Organization, Role
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.mailserver import html_body, text_body
@@ -138,7 +138,13 @@ def test_revoked_invitation_cannot_be_accepted(fleet, smtp_server):
     ("email", "role", "location", "field", "message"),
     [
         ("not-an-email", "organization_operator", None, "email", "Enter an email address like name@example.com"),
-        ("a@example.com", "robot_owner", None, "role", "role must be one of organization_owner, organization_operator"),
+        (
+            "a@example.com",
+            "robot_owner",
+            None,
+            "role",
+            rules.unknown_role("robot_owner"),
+        ),
         ("a@example.com", "location_owner", None, "location_id", "The location_owner role needs a location"),
         ("a@example.com", "organization_owner", "hq", "location_id", "covers the whole organization"),
     ],

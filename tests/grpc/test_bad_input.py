@@ -116,8 +116,7 @@ CASES = {
     ),
     "role for the resource": (
         lambda ids: ("CreateKey", _key(ids, authorization_id="robot_owner")),
-        "role: role must be one of organization_owner, organization_operator for an organization key; "
-        "got 'robot_owner'.",
+        "role: must be one of organization_owner, organization_operator for an organization key; got 'robot_owner'",
     ),
     "no authorization": (
         lambda ids: ("CreateKey", pb.CreateKeyRequest(name="none")),

@@ -107,18 +107,17 @@ def test_bad_names_are_refused(fleet, clock):
         (
             "org",
             "location_owner",
-            "role must be one of organization_owner, organization_operator for an organization key; "
-            "got 'location_owner'.",
+            "must be one of organization_owner, organization_operator for an organization key; got 'location_owner'",
         ),
         (
             "hq",
             "organization_owner",
-            "role must be one of location_owner, location_operator for a location key; got 'organization_owner'.",
+            "must be one of location_owner, location_operator for a location key; got 'organization_owner'",
         ),
         (
             "arm",
             "location_operator",
-            "role must be one of robot_owner, robot_operator for a robot key; got 'location_operator'.",
+            "must be one of robot_owner, robot_operator for a robot key; got 'location_operator'",
         ),
     ],
 )
@@ -333,7 +332,7 @@ def test_rotation_refuses_a_grace_outside_the_choices(fleet, clock):
     for grace in (timedelta(days=8), timedelta(seconds=-1)):
         with pytest.raises(ValidationError) as excinfo:
             services.api_key_rotate(actor=fleet.owner, key=key, grace=grace)
-        assert excinfo.value.message_dict == {"grace": ["grace must be one of none, 1h, 24h, 7d."]}
+        assert excinfo.value.message_dict == {"grace": ["must be one of none, 1h, 24h, 7d"]}
     assert ApiKey.objects.count() == 1
 
 

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from fleetadmin.core.actors import SYSTEM
 from fleetadmin.fleet.models import Location, Machine, Organization
+from fleetadmin.keys import rules
 from fleetadmin.keys.models import ROLES_BY_RESOURCE, ResourceType
 from fleetadmin.keys.services import Grant, api_key_create
 
@@ -39,10 +40,7 @@ class Command(BaseCommand):
         accepted = ROLES_BY_RESOURCE[resource_type]
         role = role or accepted[0]
         if role not in accepted:
-            article = "an" if resource_type[0] in "aeiou" else "a"
-            raise CommandError(
-                f"--role must be one of {', '.join(accepted)} for {article} {resource_type} key; got {role!r}."
-            )
+            raise CommandError(f"--role {rules.role_refused(accepted, resource_type, role)}.")
         try:
             issued = api_key_create(
                 actor=SYSTEM, organization=organization, grants=[Grant(role=role, resource=resource)], name=name
