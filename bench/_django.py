@@ -64,6 +64,7 @@ def setup(args, default_db: str) -> str:
     )
     # DEBUG=0 refuses to start without an id_token signing key; no benchmark signs one.
     os.environ.setdefault("OIDC_SIGNING_KEYS_FILE", str(Path(tempfile.gettempdir()) / "fleetadmin-bench-oidc.json"))
+    os.environ.setdefault("API_KEY_PEPPERS", "1:fleetadmin-bench-pepper")  # DEBUG=0 refuses to start without one
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     import django
 

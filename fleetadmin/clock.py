@@ -1,9 +1,10 @@
 """The portal's notion of "now", so time-dependent rules (key expiry, rotation grace) can be tested.
 
-Unit tests monkeypatch ``now``. Browser tests, which talk to a separate server
-process, set ``FLEETADMIN_CLOCK_OFFSET_FILE`` for that process and write a
-number of seconds into the file to move its clock forward. The setting is
-unset in production, where this is ``django.utils.timezone.now``.
+Every service reads the time here (audit.record included), so a test moves one clock. Unit tests
+monkeypatch ``now`` (tests/conftest.py's ``clock`` fixture). Browser tests, which talk to a separate
+server process, run it with the test settings overlay (tests/server_settings.py), whose
+``FLEETADMIN_CLOCK_OFFSET_FILE`` names a file holding a number of seconds to move its clock forward.
+portal/settings.py never defines that setting, so in production this is ``django.utils.timezone.now``.
 """
 
 from datetime import datetime, timedelta

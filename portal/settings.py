@@ -235,11 +235,19 @@ if METRICS_ENABLED and not (METRICS_TOKEN or METRICS_ALLOWED_NETWORKS):
 # API keys: values are stored only as HMAC-SHA256 under a pepper. API_KEY_PEPPERS lists
 # "id:secret" pairs; new keys use API_KEY_PEPPER_ID, older ids keep verifying the keys
 # made under them, so a pepper can be replaced without invalidating every key at once.
-# The default derives one pepper from SECRET_KEY (fine for a laptop; set your own in production).
+# With DEBUG on, the default derives one pepper from SECRET_KEY (fine for a laptop); DEBUG=0 refuses to
+# start without API_KEY_PEPPERS, so that replacing SECRET_KEY never silently invalidates every API key.
 API_KEY_PEPPERS = {
     pepper_id: secret
     for pepper_id, _, secret in (item.partition(":") for item in env.list("API_KEY_PEPPERS", default=[]))
-} or {"1": "pepper-derived-from-secret-key:" + SECRET_KEY}
+}
+if not API_KEY_PEPPERS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "Set API_KEY_PEPPERS (id:secret pairs, e.g. 1:<a long random value>) when DEBUG=0. An install that "
+            "ran without it keeps its keys with API_KEY_PEPPERS=1:pepper-derived-from-secret-key:<its SECRET_KEY>."
+        )
+    API_KEY_PEPPERS = {"1": "pepper-derived-from-secret-key:" + SECRET_KEY}
 API_KEY_PEPPER_ID = env.str("API_KEY_PEPPER_ID", default=next(iter(API_KEY_PEPPERS)))
 # Failed API-key authentications allowed per client address per window before 429.
 API_KEY_FAILURE_LIMIT = env.int("API_KEY_FAILURE_LIMIT", default=20)
@@ -252,9 +260,6 @@ vars().update(env.email("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="fleetadmin <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
-
-# Test-only: a file holding a clock offset in seconds (see fleetadmin/clock.py). Never set in production.
-FLEETADMIN_CLOCK_OFFSET_FILE = env.str("FLEETADMIN_CLOCK_OFFSET_FILE", default="")
 
 # Support access (fleetadmin.support): the form of a ticket reference support staff must state to open
 # an organization, and how long the read-only access it grants lasts.

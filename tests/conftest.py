@@ -22,17 +22,29 @@ T0 = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
 
 
 class FixedClock:
-    """Stands in for fleetadmin.clock.now: returns ``now`` until a test moves it."""
+    """Stands in for fleetadmin.clock.now, the one clock every service reads (audit.record included).
 
-    def __init__(self, now: datetime):
+    Returns ``now`` until a test moves it; with a ``step``, each reading moves it on by that much
+    (zero: every reading is the same instant).
+    """
+
+    def __init__(self, now: datetime, step: timedelta = timedelta(0)):
         self.now = now
+        self.step = step
 
     def __call__(self) -> datetime:
-        return self.now
+        current = self.now
+        self.now += self.step
+        return current
 
     def advance(self, **delta) -> datetime:
         self.now += timedelta(**delta)
         return self.now
+
+    def set(self, now: datetime, step: timedelta | None = None) -> None:
+        self.now = now
+        if step is not None:
+            self.step = step
 
 
 @pytest.fixture

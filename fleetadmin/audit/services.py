@@ -3,8 +3,8 @@
 from typing import Any
 
 from django.db import connection, models, transaction
-from django.utils import timezone
 
+from fleetadmin import clock
 from fleetadmin.audit.context import current_request_context
 from fleetadmin.audit.hashing import event_hash
 from fleetadmin.audit.models import AuditEvent, organization_model
@@ -90,7 +90,7 @@ def record(
     context = current_request_context()
     prev_hash = _chain_head(organization)
     event = AuditEvent(
-        created_at=timezone.now(),
+        created_at=clock.now(),
         organization_id=organization.pk if organization is not None else None,
         actor_type=identity.type,
         actor_id=identity.id[:64],

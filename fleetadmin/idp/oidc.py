@@ -23,10 +23,10 @@ import uuid
 from urllib.parse import unquote_plus
 
 from django.db import transaction
-from django.utils import timezone
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc8628.grant_types import DeviceCodeGrant
 
+from fleetadmin import clock
 from fleetadmin.idp import auth
 from fleetadmin.idp.context import current
 from fleetadmin.idp.models import AccessToken, DeviceGrant, EndUser, Grant, RefreshToken
@@ -150,7 +150,7 @@ class Validator(OAuth2Validator):
         grant = Grant.objects.select_related("user").filter(code=code, application=client).first()
         if grant is None:
             return False
-        claimed = Grant.objects.filter(pk=grant.pk, used_at__isnull=True).update(used_at=timezone.now())
+        claimed = Grant.objects.filter(pk=grant.pk, used_at__isnull=True).update(used_at=clock.now())
         if not claimed:
             revoke_issued_from(grant)
             return False
@@ -218,7 +218,7 @@ class Validator(OAuth2Validator):
             )
             if device is None:
                 return None
-            now = timezone.now()
+            now = clock.now()
             if device.status == DeviceGrant.EXPIRED or now >= device.expires:
                 device.status = DeviceGrant.EXPIRED
                 device.save(update_fields=["status"])

@@ -17,7 +17,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
@@ -29,6 +28,7 @@ from oauth2_provider.views import RevokeTokenView, TokenView, UserInfoView
 from oauthlib.oauth2 import DeviceApplicationServer
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 
+from fleetadmin import clock
 from fleetadmin.core.web import client_ip
 from fleetadmin.idp import auth, context, services, sessions
 from fleetadmin.idp.models import AccessToken, DeviceGrant
@@ -399,7 +399,7 @@ def device_authorization(request: HttpRequest, org_id) -> HttpResponse:
             user_code=data["user_code"],
             scope=scope,
             interval=data.get("interval", 5),
-            expires=timezone.now() + timedelta(seconds=int(data.get("expires_in", 1800))),
+            expires=clock.now() + timedelta(seconds=int(data.get("expires_in", 1800))),
         )
         response = JsonResponse(data)
         add_never_cache_headers(response)
@@ -414,7 +414,7 @@ def _pending_device(issuer: context.Issuer, user_code: str) -> DeviceGrant | Non
         organization=issuer.organization,
         user_code__iexact=code,
         status=DeviceGrant.AUTHORIZATION_PENDING,
-        expires__gt=timezone.now(),
+        expires__gt=clock.now(),
     ).first()
 
 

@@ -1,8 +1,8 @@
 from datetime import UTC, datetime, time, timedelta
 
 from django import forms
-from django.utils import timezone
 
+from fleetadmin import clock
 from fleetadmin.keys.models import ROLES_BY_RESOURCE, ApiKey, ResourceType
 from fleetadmin.keys.rules import GRACE_LABELS, GRACE_PERIODS, grace_refused
 
@@ -85,7 +85,7 @@ class KeyCreateForm(ScopeForm):
 
     def __init__(self, *args, now=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.now = now or timezone.now()
+        self.now = now or clock.now()
 
     def clean(self):
         data = super().clean()

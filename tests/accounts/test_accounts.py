@@ -81,9 +81,9 @@ INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
 INLINE_STYLE = re.compile(r"<style\b|\sstyle=|\son[a-z]+=", re.I)
 
 
-@pytest.mark.parametrize("page", ["login", "organizations", "overview", "rename", "delete", "password", "404"])
-def test_pages_carry_security_headers_and_no_inline_code(client, fleet, page):
-    if page != "login":
+@pytest.mark.parametrize("screen", ["login", "organizations", "overview", "rename", "delete", "password", "404"])
+def test_pages_carry_security_headers_and_no_inline_code(client, fleet, screen):
+    if screen != "login":
         client.force_login(fleet.owner)
     paths = {
         "login": reverse("accounts:login"),
@@ -94,7 +94,7 @@ def test_pages_carry_security_headers_and_no_inline_code(client, fleet, page):
         "password": reverse("accounts:password_change"),
         "404": "/orgs/00000000-0000-0000-0000-000000000000/",
     }
-    response = client.get(paths[page])
+    response = client.get(paths[screen])
     csp = response["Content-Security-Policy"]
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
@@ -112,6 +112,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
         "PATH": "/usr/bin:/bin",
         "DEBUG": "0",
         "SECRET_KEY": "x" * 20 + "production-secret-key-with-enough-entropy-1234567890",
+        "API_KEY_PEPPERS": "1:production-pepper-with-enough-entropy-0987654321",
         "ALLOWED_HOSTS": "fleet.example.com",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
         "STATIC_ROOT": str(tmp_path / "static"),

@@ -1,4 +1,4 @@
-"""Helpers for the audit-log tests: a controllable clock for record(), event builders, and tampering.
+"""Helpers for the audit-log tests: the one clock set for record(), event builders, and tampering.
 
 Tampering has to get past the append-only triggers (migrations 0002 and 0004):
 
@@ -15,7 +15,6 @@ import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
 import pytest
 from django.db import connection, models, transaction
@@ -25,6 +24,7 @@ from fleetadmin import audit
 from fleetadmin.audit.hashing import event_hash
 from fleetadmin.audit.models import AuditEvent, PrunePermit
 from fleetadmin.core.actors import SYSTEM
+from tests.conftest import FixedClock
 
 TRIGGERS_0002 = importlib.import_module("fleetadmin.audit.migrations.0002_append_only_triggers")
 
@@ -34,32 +34,14 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 T0 = datetime(2026, 11, 3, 14, 5, 9, 123456, tzinfo=UTC)
 
 
-class AuditClock:
-    """Stands in for ``timezone.now`` inside fleetadmin.audit.services (so only record() sees it).
-
-    Returns ``now`` and then moves it on by ``step`` (zero: every event gets the same created_at).
-    """
-
-    def __init__(self, now: datetime, step: timedelta = timedelta(0)):
-        self.now = now
-        self.step = step
-
-    def __call__(self) -> datetime:
-        current = self.now
-        self.now += self.step
-        return current
-
-    def set(self, now: datetime, step: timedelta | None = None) -> None:
-        self.now = now
-        if step is not None:
-            self.step = step
-
-
 @pytest.fixture
-def audit_clock(monkeypatch) -> AuditClock:
-    clock = AuditClock(T0)
-    # Replace the module record() reads, not django.utils.timezone itself: sessions and the rest keep real time.
-    monkeypatch.setattr("fleetadmin.audit.services.timezone", SimpleNamespace(now=clock))
+def audit_clock(clock: FixedClock) -> FixedClock:
+    """The suite's one clock (fleetadmin.clock.now, which audit.record reads), set to this module's T0.
+
+    ``set(now, step)`` moves it; with a step, each reading moves it on (zero: every event gets the same
+    created_at). Sessions and the rest of Django keep real time: only fleetadmin.clock is replaced.
+    """
+    clock.set(T0, step=timedelta(0))
     return clock
 
 

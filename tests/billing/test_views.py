@@ -138,9 +138,9 @@ def billing_events():
 # ---- the matrix ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("page", READS)
-def test_anonymous_reads_are_sent_to_sign_in(world, client_for, page):
-    response = client_for().get(read_paths(world)[page])
+@pytest.mark.parametrize("screen", READS)
+def test_anonymous_reads_are_sent_to_sign_in(world, client_for, screen):
+    response = client_for().get(read_paths(world)[screen])
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/sign-in/?next=")
 
@@ -157,10 +157,10 @@ def test_anonymous_writes_are_sent_to_sign_in(world, client_for, case):
     assert billing_events() == events
 
 
-@pytest.mark.parametrize("page", READS)
+@pytest.mark.parametrize("screen", READS)
 @pytest.mark.parametrize("htmx", [False, True])
-def test_reads_by_another_organizations_owner_are_404(world, client_for, page, htmx):
-    response = client_for(world.outsider).get(read_paths(world)[page], **(HTMX if htmx else {}))
+def test_reads_by_another_organizations_owner_are_404(world, client_for, screen, htmx):
+    response = client_for(world.outsider).get(read_paths(world)[screen], **(HTMX if htmx else {}))
     assert response.status_code == 404
 
 
@@ -175,9 +175,9 @@ def test_writes_by_another_organizations_owner_are_404(world, client_for, case, 
     assert billing_events() == events
 
 
-@pytest.mark.parametrize("page", READS)
-def test_a_location_owner_may_not_read_billing(world, client_for, page):
-    assert client_for(world.location_owner).get(read_paths(world)[page]).status_code == 403
+@pytest.mark.parametrize("screen", READS)
+def test_a_location_owner_may_not_read_billing(world, client_for, screen):
+    assert client_for(world.location_owner).get(read_paths(world)[screen]).status_code == 403
 
 
 OWNER_CONTROLS = [
@@ -199,26 +199,26 @@ def controls_in(*responses) -> set[str]:
 
 def test_owner_sees_every_control(world, client_for):
     client = client_for(world.owner)
-    pages = [client.get(read_paths(world)[page]) for page in ("service", "invoices", "invoice")]
-    assert all(page.status_code == 200 for page in pages)
+    pages = [client.get(read_paths(world)[screen]) for screen in ("service", "invoices", "invoice")]
+    assert all(screen.status_code == 200 for screen in pages)
     assert controls_in(*pages) == set(OWNER_CONTROLS)
 
 
 @pytest.mark.parametrize("htmx", [False, True])
 def test_operator_reads_billing_without_any_control(world, client_for, htmx):
     client = client_for(world.operator)
-    pages = [client.get(read_paths(world)[page], **(HTMX if htmx else {})) for page in OPERATOR_READS]
-    assert all(page.status_code == 200 for page in pages)
-    content = "".join(page.content.decode() for page in pages)
+    pages = [client.get(read_paths(world)[screen], **(HTMX if htmx else {})) for screen in OPERATOR_READS]
+    assert all(screen.status_code == 200 for screen in pages)
+    content = "".join(screen.content.decode() for screen in pages)
     assert "Initech" in content and "Umbrella Corp" in content and "INV-00001" in content
     assert controls_in(*pages) == set()
     post_forms = [tag for tag in re.findall(r"<form[^>]*>", content) if 'method="post"' in tag]
     assert not [tag for tag in post_forms if "/billing/" in tag]
 
 
-@pytest.mark.parametrize("page", OWNER_ONLY_READS)
-def test_operator_cannot_open_write_screens(world, client_for, page):
-    assert client_for(world.operator).get(read_paths(world)[page]).status_code == 403
+@pytest.mark.parametrize("screen", OWNER_ONLY_READS)
+def test_operator_cannot_open_write_screens(world, client_for, screen):
+    assert client_for(world.operator).get(read_paths(world)[screen]).status_code == 403
 
 
 @pytest.mark.parametrize("case", [*WRITES, "parse"])
@@ -237,9 +237,9 @@ def test_writes_by_an_operator_are_403(world, client_for, case, htmx):
     assert billing_events() == events
 
 
-@pytest.mark.parametrize("page", READS)
-def test_owner_reads_every_screen(world, client_for, page):
-    response = client_for(world.owner).get(read_paths(world)[page])
+@pytest.mark.parametrize("screen", READS)
+def test_owner_reads_every_screen(world, client_for, screen):
+    response = client_for(world.owner).get(read_paths(world)[screen])
     assert response.status_code == 200
     content = response.content.decode()
     assert "<html" in content
@@ -421,8 +421,8 @@ def test_the_fill_button_skips_browser_validation_and_enter_saves(fleet, client_
 
 def test_disable_asks_to_type_disable(world, client_for):
     client = client_for(world.owner)
-    page = client.get(url("disable", world.org)).content.decode()
-    assert "Type “disable” to confirm" in page and "What is kept" in page
+    screen = client.get(url("disable", world.org)).content.decode()
+    assert "Type “disable” to confirm" in screen and "What is kept" in screen
     response = client.post(url("disable", world.org), {"confirm": "yes"})
     assert response.status_code == 422
     assert "Type disable to confirm; you typed “yes”. Nothing was changed." in response.content.decode()

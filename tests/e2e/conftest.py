@@ -187,9 +187,10 @@ def portal_server(tmp_path_factory, request, smtp_session_server) -> Iterator[Po
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # the server is an ordinary process
     env.update(
         DATABASE_URL=database_url,
-        DJANGO_SETTINGS_MODULE="portal.settings",
+        DJANGO_SETTINGS_MODULE="tests.server_settings",  # portal.settings plus the clock-offset file
         DEBUG="0",
         SECRET_KEY=_random_secret_key(),
+        API_KEY_PEPPERS=f"1:{_random_secret_key()}",  # DEBUG=0 refuses to start without one
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="0",
         SESSION_COOKIE_SECURE="0",

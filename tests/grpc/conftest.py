@@ -175,6 +175,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         DJANGO_SETTINGS_MODULE="portal.settings",
         DEBUG="0",
         SECRET_KEY=_random_secret_key(),
+        API_KEY_PEPPERS=f"1:{_random_secret_key()}",  # DEBUG=0 refuses to start without one
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="0",
         SESSION_COOKIE_SECURE="0",

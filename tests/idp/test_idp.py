@@ -156,6 +156,7 @@ def test_production_refuses_to_start_without_a_signing_key():
         **{k: v for k, v in os.environ.items() if not k.startswith("OIDC_")},
         "DEBUG": "0",
         "SECRET_KEY": "x" * 50,
+        "API_KEY_PEPPERS": "1:" + "p" * 50,
         "DJANGO_SETTINGS_MODULE": "portal.settings",
     }
     result = subprocess.run(

@@ -120,9 +120,9 @@ def effect_holds(fleet, keys, case) -> bool:
     raise AssertionError(case)
 
 
-@pytest.mark.parametrize("page", READS)
-def test_anonymous_reads_are_sent_to_sign_in(fleet, keys, client_for, page):
-    path = read_paths(fleet, keys)[page]
+@pytest.mark.parametrize("screen", READS)
+def test_anonymous_reads_are_sent_to_sign_in(fleet, keys, client_for, screen):
+    path = read_paths(fleet, keys)[screen]
     response = client_for().get(path)
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/sign-in/?next=")
@@ -139,9 +139,9 @@ def test_anonymous_writes_are_sent_to_sign_in(fleet, keys, client_for, case):
     assert AuditEvent.objects.count() == events
 
 
-@pytest.mark.parametrize("page", READS)
-def test_reads_by_another_organizations_owner_are_404(fleet, keys, client_for, page):
-    assert client_for(fleet.outsider).get(read_paths(fleet, keys)[page]).status_code == 404
+@pytest.mark.parametrize("screen", READS)
+def test_reads_by_another_organizations_owner_are_404(fleet, keys, client_for, screen):
+    assert client_for(fleet.outsider).get(read_paths(fleet, keys)[screen]).status_code == 404
 
 
 @pytest.mark.parametrize("case", WRITES)
@@ -193,9 +193,9 @@ def test_operator_reads_keys_without_any_control(fleet, keys, client_for, htmx):
     assert '<form method="post" action="/orgs/' not in detail.content.decode()
 
 
-@pytest.mark.parametrize("page", ["create", "rotate", "delete"])
-def test_operator_cannot_open_write_screens(fleet, keys, client_for, page):
-    assert client_for(fleet.operator).get(read_paths(fleet, keys)[page]).status_code == 403
+@pytest.mark.parametrize("screen", ["create", "rotate", "delete"])
+def test_operator_cannot_open_write_screens(fleet, keys, client_for, screen):
+    assert client_for(fleet.operator).get(read_paths(fleet, keys)[screen]).status_code == 403
 
 
 @pytest.mark.parametrize("case", WRITES)
@@ -210,9 +210,9 @@ def test_writes_by_an_operator_are_403(fleet, keys, client_for, case, htmx):
     assert not KEY_VALUE_RE.search(response.content.decode())
 
 
-@pytest.mark.parametrize("page", READS)
-def test_owner_reads_every_screen(fleet, keys, client_for, page):
-    response = client_for(fleet.owner).get(read_paths(fleet, keys)[page])
+@pytest.mark.parametrize("screen", READS)
+def test_owner_reads_every_screen(fleet, keys, client_for, screen):
+    response = client_for(fleet.owner).get(read_paths(fleet, keys)[screen])
     assert response.status_code == 200
     assert "<html" in response.content.decode()
 
@@ -310,10 +310,10 @@ def test_create_shows_the_value_once(fleet, clock, client_for):
     assert event.action == "keys.api_key.create"
 
     for later in (url("detail", fleet.org, key.pk), url("list", fleet.org)):
-        page = client.get(later)
-        assert page.status_code == 200
-        assert str(key.pk) in page.content.decode()
-        assert value not in page.content.decode()
+        screen = client.get(later)
+        assert screen.status_code == 200
+        assert str(key.pk) in screen.content.decode()
+        assert value not in screen.content.decode()
 
 
 @pytest.mark.parametrize(
@@ -379,8 +379,8 @@ def test_resubmitting_the_same_form_redirects_to_the_key_without_a_second_one(fl
     assert again["Location"] == url("detail", fleet.org, key.pk)
     assert ApiKey.objects.count() == 1
     assert AuditEvent.objects.count() == 1
-    page = client.get(again["Location"])
-    content = page.content.decode()
+    screen = client.get(again["Location"])
+    content = screen.content.decode()
     assert "This form was already submitted; the key was created then. Its value is shown only once." in content
     assert value not in content
 
@@ -602,8 +602,8 @@ def test_revoking_another_keys_authorization_is_404(fleet, keys, client_for):
 
 def test_delete_asks_first_then_deletes(fleet, keys, client_for):
     client = client_for(fleet.owner)
-    page = client.get(url("delete", fleet.org, keys.org.pk))
-    assert "Delete “org-key”?" in page.content.decode()
+    screen = client.get(url("delete", fleet.org, keys.org.pk))
+    assert "Delete “org-key”?" in screen.content.decode()
     assert ApiKey.objects.alive().filter(pk=keys.org.pk).exists()
     response = client.post(url("delete", fleet.org, keys.org.pk), follow=True)
     assert response.redirect_chain == [(url("list", fleet.org), 302)]

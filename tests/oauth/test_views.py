@@ -71,31 +71,31 @@ CONTROLS = [
 # ---- reads -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("page", [*READS, *OWNER_PAGES, "logo", "disable"])
-def test_anonymous_is_sent_to_sign_in(fleet, app, client_for, page):
+@pytest.mark.parametrize("screen", [*READS, *OWNER_PAGES, "logo", "disable"])
+def test_anonymous_is_sent_to_sign_in(fleet, app, client_for, screen):
     paths = {**read_pages(fleet, app), **owner_pages(fleet, app)}
     paths.update(logo=url("logo", fleet.org.pk), disable=url("disable", fleet.org.pk))
-    response = client_for().get(paths[page])
+    response = client_for().get(paths[screen])
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/sign-in/?next=")
 
 
-@pytest.mark.parametrize("page", [*READS, *OWNER_PAGES, "logo", "disable"])
-def test_another_organizations_owner_gets_404(fleet, app, client_for, page):
+@pytest.mark.parametrize("screen", [*READS, *OWNER_PAGES, "logo", "disable"])
+def test_another_organizations_owner_gets_404(fleet, app, client_for, screen):
     paths = {**read_pages(fleet, app), **owner_pages(fleet, app)}
     paths.update(logo=url("logo", fleet.org.pk), disable=url("disable", fleet.org.pk))
-    assert client_for(fleet.outsider).get(paths[page]).status_code == 404
+    assert client_for(fleet.outsider).get(paths[screen]).status_code == 404
 
 
-@pytest.mark.parametrize("page", READS)
-def test_a_location_member_may_not_read_the_auth_service(fleet, app, client_for, page):
-    assert client_for(fleet.location_owner).get(read_pages(fleet, app)[page]).status_code == 403
+@pytest.mark.parametrize("screen", READS)
+def test_a_location_member_may_not_read_the_auth_service(fleet, app, client_for, screen):
+    assert client_for(fleet.location_owner).get(read_pages(fleet, app)[screen]).status_code == 403
 
 
-@pytest.mark.parametrize("page", READS)
+@pytest.mark.parametrize("screen", READS)
 @pytest.mark.parametrize("htmx", [False, True])
-def test_operators_read_every_page_without_controls_or_secrets(fleet, app, client_for, page, htmx):
-    response = client_for(fleet.operator).get(read_pages(fleet, app)[page], **(HTMX if htmx else {}))
+def test_operators_read_every_page_without_controls_or_secrets(fleet, app, client_for, screen, htmx):
+    response = client_for(fleet.operator).get(read_pages(fleet, app)[screen], **(HTMX if htmx else {}))
     assert response.status_code == 200
     content = response.content.decode()
     for control in CONTROLS:
@@ -104,9 +104,9 @@ def test_operators_read_every_page_without_controls_or_secrets(fleet, app, clien
     assert "HX-Request" in response["Vary"]
 
 
-@pytest.mark.parametrize("page", OWNER_PAGES)
-def test_operators_may_not_open_forms(fleet, app, client_for, page):
-    assert client_for(fleet.operator).get(owner_pages(fleet, app)[page]).status_code == 403
+@pytest.mark.parametrize("screen", OWNER_PAGES)
+def test_operators_may_not_open_forms(fleet, app, client_for, screen):
+    assert client_for(fleet.operator).get(owner_pages(fleet, app)[screen]).status_code == 403
 
 
 def test_operator_disable_page_is_403_when_enabled(fleet, app, client_for):
@@ -114,9 +114,9 @@ def test_operator_disable_page_is_403_when_enabled(fleet, app, client_for):
     assert client_for(fleet.operator).get(url("disable", fleet.org.pk)).status_code == 403
 
 
-@pytest.mark.parametrize("page", [*READS, *OWNER_PAGES])
-def test_owner_pages_render_with_no_inline_code(fleet, app, client_for, page):
-    response = client_for(fleet.owner).get({**read_pages(fleet, app), **owner_pages(fleet, app)}[page])
+@pytest.mark.parametrize("screen", [*READS, *OWNER_PAGES])
+def test_owner_pages_render_with_no_inline_code(fleet, app, client_for, screen):
+    response = client_for(fleet.owner).get({**read_pages(fleet, app), **owner_pages(fleet, app)}[screen])
     assert response.status_code == 200
     html = response.content.decode()
     assert not INLINE_SCRIPT.search(html), INLINE_SCRIPT.search(html)
@@ -483,8 +483,8 @@ def test_the_client_secret_is_shown_once_and_never_again(fleet, client_for):
 
 def test_rotation_shows_a_new_secret_once(fleet, app, client_for):
     client = client_for(fleet.owner)
-    page = client.get(url("app_rotate", fleet.org.pk, app.pk)).content.decode()
-    assert "The current secret stops working at once" in page
+    screen = client.get(url("app_rotate", fleet.org.pk, app.pk)).content.decode()
+    assert "The current secret stops working at once" in screen
     response = client.post(url("app_rotate", fleet.org.pk, app.pk))
     content = response.content.decode()
     secret = re.search(r'data-testid="client-secret">(fas_[0-9A-Za-z]+)<', content).group(1)
@@ -523,10 +523,10 @@ def test_delete_confirmation_page_explains_and_asks_for_the_word(fleet, app, cli
 def test_disable_explains_what_stops_and_needs_the_word_disable(fleet, app, client_for):
     services.auth_service_enable(actor=fleet.owner, organization=fleet.org)
     client = client_for(fleet.owner)
-    page = client.get(url("disable", fleet.org.pk)).content.decode()
-    assert "End users can no longer sign in to the applications of Acme Robotics (1 OAuth application)." in page
-    assert "work again as soon as you re-enable the service" in page
-    assert "Type “disable” to confirm" in page
+    screen = client.get(url("disable", fleet.org.pk)).content.decode()
+    assert "End users can no longer sign in to the applications of Acme Robotics (1 OAuth application)." in screen
+    assert "work again as soon as you re-enable the service" in screen
+    assert "Type “disable” to confirm" in screen
     refused = client.post(url("disable", fleet.org.pk), {"confirm": "disabled"})
     assert refused.status_code == 422
     assert "Type disable to confirm; you typed “disabled”. Nothing was changed." in refused.content.decode()

@@ -88,12 +88,12 @@ def assert_no_secret(content: str) -> None:
     assert CLIENT_SECRET_PREFIX not in content
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("screen", PAGES)
 def test_support_with_a_grant_reads_the_page_with_no_write_control(
-    fleet, customer, support, open_grant, client_for, page
+    fleet, customer, support, open_grant, client_for, screen
 ):
     grant = open_grant(support, fleet.org)
-    response = client_for(support).get(customer_pages(fleet, customer)[page])
+    response = client_for(support).get(customer_pages(fleet, customer)[screen])
     content = response.content.decode()
     assert response.status_code == 200
     assert_no_secret(content)
@@ -105,25 +105,27 @@ def test_support_with_a_grant_reads_the_page_with_no_write_control(
     assert reverse("support:end", args=[grant.pk]) in content
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_support_without_a_grant_gets_404(fleet, customer, support, client_for, page):
-    assert client_for(support).get(customer_pages(fleet, customer)[page]).status_code == 404
+@pytest.mark.parametrize("screen", PAGES)
+def test_support_without_a_grant_gets_404(fleet, customer, support, client_for, screen):
+    assert client_for(support).get(customer_pages(fleet, customer)[screen]).status_code == 404
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_support_with_a_grant_for_another_organization_gets_404(fleet, customer, support, open_grant, client_for, page):
+@pytest.mark.parametrize("screen", PAGES)
+def test_support_with_a_grant_for_another_organization_gets_404(
+    fleet, customer, support, open_grant, client_for, screen
+):
     open_grant(support, OrganizationFactory(name="Somewhere else"))
-    assert client_for(support).get(customer_pages(fleet, customer)[page]).status_code == 404
+    assert client_for(support).get(customer_pages(fleet, customer)[screen]).status_code == 404
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_staff_without_the_support_group_gets_404(fleet, customer, staff, client_for, page):
-    assert client_for(staff).get(customer_pages(fleet, customer)[page]).status_code == 404
+@pytest.mark.parametrize("screen", PAGES)
+def test_staff_without_the_support_group_gets_404(fleet, customer, staff, client_for, screen):
+    assert client_for(staff).get(customer_pages(fleet, customer)[screen]).status_code == 404
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_the_owner_reads_the_page(fleet, customer, client_for, page):
-    response = client_for(fleet.owner).get(customer_pages(fleet, customer)[page])
+@pytest.mark.parametrize("screen", PAGES)
+def test_the_owner_reads_the_page(fleet, customer, client_for, screen):
+    response = client_for(fleet.owner).get(customer_pages(fleet, customer)[screen])
     assert response.status_code == 200
     assert_no_secret(response.content.decode())
     assert "support-banner" not in response.content.decode()
