@@ -74,3 +74,4 @@ def test_web_button_records_the_event_as_the_user(fleet, client_for):
     assert "Chain verification: Verified 2 events." in page
     event = AuditEvent.objects.get(action="audit.chain.verify")
     assert (event.actor_id, event.changes["scope"]) == (str(fleet.owner.pk), "latest 20000")
+    assert "audit.chain.verify" in page  # the log lists the verification like any other event
