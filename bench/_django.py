@@ -142,3 +142,101 @@ def cache_label() -> str:
 
     cache = settings.CACHES["default"]
     return f"{cache['BACKEND'].rsplit('.', 1)[-1]} {cache.get('LOCATION', '')}".strip()
+
+
+# ---- shared by the benchmarks that run a real server ------------------------------------------------
+
+# The README's "Production" command: 2 workers, threads, and a --timeout that only checks the worker
+# is alive (gthread), so long exports are not killed mid-stream.
+PRODUCTION_GUNICORN = ["--workers", "2", "--worker-class", "gthread", "--threads", "4", "--timeout", "30",
+                       "--graceful-timeout", "600"]  # fmt: skip
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process, what: str, timeout: float = 60) -> None:
+    """Until something accepts connections on 127.0.0.1:port; exit if the process dies first."""
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{what} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"{what} did not start within {timeout:.0f} s")
+
+
+def start_gunicorn(port: int, options: list[str] | None = None, *, log: str | None = None, env: dict | None = None):
+    """gunicorn serving the portal on 127.0.0.1:port with this process's environment (DATABASE_URL, CACHE_URL,
+    DEBUG=0 as set by ``setup``), ``options`` defaulting to the README's production ones; returns once
+    /healthz answers. ``log`` is a file for its output (default: discarded). Stop it with ``stop``."""
+    import subprocess
+    import urllib.request
+
+    from django.db import connections
+
+    connections.close_all()  # the server must not inherit our connections' state
+    options = PRODUCTION_GUNICORN if options is None else options
+    command = [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
+               "--no-control-socket", "--log-level", "warning", *options]  # fmt: skip
+    output = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 (the child holds it)
+    process = subprocess.Popen(
+        command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=output, stderr=subprocess.STDOUT
+    )
+    wait_for_port(port, process, "gunicorn")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+                if response.status == 200:
+                    return process
+        except OSError:
+            time.sleep(0.2)
+    stop(process)
+    raise SystemExit("gunicorn answered no /healthz within 60 s" + (f"; see {log}" if log else ""))
+
+
+def stop(process, timeout: float = 15) -> None:
+    """Terminate a server started here (its own process id only), killing it if it does not exit in time."""
+    import subprocess
+
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def session_cookie(user) -> str:
+    """A signed-in session for ``user`` stored as the portal stores them, for an HTTP client's ``sessionid``."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    """The value below which ``fraction`` of the (already sorted) values fall; 0 for no values."""
+    if not sorted_values:
+        return 0.0
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * fraction))]

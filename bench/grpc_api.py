@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,30 +27,12 @@ import threading
 import time
 from pathlib import Path
 
-from _django import ROOT, parser, setup, teardown
+from _django import ROOT, free_port, parser, setup, teardown
+from _django import wait_for_port as wait_for
 from keys_list import seed
 
 DB = "fa_d_bench_grpc"
 CONCURRENCY = 8
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(port: int, process: subprocess.Popen, what: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{what} exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{what} did not start")
 
 
 def median_ms(samples: list[float]) -> float:

@@ -7,7 +7,14 @@ the same run, interleaved (A B C D, A B C D, ...):
 - a signed-in session (200): the baseline a real request pays, a session row and a user row;
 - an API key with a wrong value (401): key lookup, HMAC, the failure throttle's cache reads and write;
 - a valid API key (200): parse, checksum, key lookup, HMAC-SHA256, constant-time compare, its
-  authorizations, and the failure throttle's cache reads.
+  authorizations, and the failure throttle's cache reads;
+- and, outside HTTP, the two round trips a request is made of: one cache read (with Redis, one
+  round trip to it) and one ``SELECT 1``, so the added milliseconds can be read in round trips.
+
+The ratio to the signed-in session is the one to quote: both pay database and cache round trips,
+so it holds when the machine is loaded. The ratio to the no-credentials floor does not: the
+floor touches neither, so it grows with the database's latency under load (the added
+milliseconds are printed with it, and the queries and cache calls of each request).
 
 Run it with the cache production uses, e.g. CACHE_URL=redis://127.0.0.1:6379/5: the Redis round
 trips are part of every key request, and the in-process default cache would hide them. The added
@@ -19,6 +26,30 @@ milliseconds are quoted next to each ratio.
 from _django import cache_label, database_label, interleaved, parser, setup, teardown
 
 DB = "fleetadmin_bench_key_auth"
+
+
+def count_calls(fn, cache, connection) -> tuple[int, int]:
+    """(SQL queries, cache calls) one call of fn makes, counted around the cache object's public methods."""
+    queries, calls = [], []
+    names = ("get", "get_many", "set", "set_many", "add", "incr", "delete", "touch", "has_key")
+    originals = {name: getattr(cache, name) for name in names}
+
+    def counting(name):
+        def wrapper(*args, **kwargs):
+            calls.append(name)
+            return originals[name](*args, **kwargs)
+
+        return wrapper
+
+    for name in names:
+        setattr(cache, name, counting(name))
+    try:
+        with connection.execute_wrapper(lambda execute, sql, *rest: queries.append(sql) or execute(sql, *rest)):
+            fn()
+    finally:
+        for name in names:
+            delattr(cache, name)  # back to the class's methods
+    return len(queries), len(calls)
 
 
 def main() -> None:
@@ -52,6 +83,17 @@ def main() -> None:
         # Well formed (its checksum holds), so it reaches the key lookup and the HMAC; just not the key's value.
         wrong = f"ApiKey {issued.key.pk}:{tokens.generate(KEY_PREFIX)}"
 
+        from django.core.cache import cache
+        from django.db import connection
+
+        def cache_read():
+            cache.get("bench-key-auth-probe")
+
+        def select_one():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+
         def call(client, status, **headers):
             def request():
                 response = client.get("/api/v1/whoami", **headers)
@@ -60,22 +102,31 @@ def main() -> None:
             return request
 
         cases = {
-            "no credentials (401)": call(anonymous, 401),
-            "session, signed in (200)": call(session, 200),
-            "API key, wrong value (401)": call(anonymous, 401, HTTP_AUTHORIZATION=wrong),
-            "API key, valid (200)": call(anonymous, 200, HTTP_AUTHORIZATION=header),
+            "GET /api/v1/whoami, no credentials (401)": call(anonymous, 401),
+            "GET /api/v1/whoami, session, signed in (200)": call(session, 200),
+            "GET /api/v1/whoami, API key, wrong value (401)": call(anonymous, 401, HTTP_AUTHORIZATION=wrong),
+            "GET /api/v1/whoami, API key, valid (200)": call(anonymous, 200, HTTP_AUTHORIZATION=header),
+            "one cache read (no HTTP)": cache_read,
+            "one SELECT 1 (no HTTP)": select_one,
         }
+        calls_of = {label: count_calls(fn, cache, connection) for label, fn in cases.items()}
         per_round = max(args.requests // args.rounds, 1)
         results = interleaved(cases, rounds=args.rounds, repeat=per_round, warmup=20)
         print(f"database: {database_label(url)}; cache: {cache_label()}")
         print(f"requests: {per_round * args.rounds} of each, interleaved in {args.rounds} rounds")
         for label, timing in results.items():
             median, p95 = timing["median_ms"], timing["p95_ms"]
-            print(f"GET /api/v1/whoami, {label:<28} median {median:7.3f} ms  p95 {p95:7.3f} ms")
-        key = results["API key, valid (200)"]["median_ms"]
-        for baseline in ("no credentials (401)", "session, signed in (200)"):
-            base = results[baseline]["median_ms"]
-            print(f"valid API key vs {baseline:<26} {key / base:5.2f}x  (+{key - base:.3f} ms per request)")
+            queries, cache_calls = calls_of[label]
+            print(
+                f"{label:<47} median {median:7.3f} ms  p95 {p95:7.3f} ms  {queries} queries, {cache_calls} cache calls"
+            )
+        key = results["GET /api/v1/whoami, API key, valid (200)"]["median_ms"]
+        for baseline in ("session, signed in (200)", "no credentials (401)"):
+            base = results[f"GET /api/v1/whoami, {baseline}"]["median_ms"]
+            print(f"valid API key vs {baseline:<26} {key / base:5.2f}x  ({key - base:+.3f} ms per request)")
+        round_trip = results["one cache read (no HTTP)"]["median_ms"]
+        query = results["one SELECT 1 (no HTTP)"]["median_ms"]
+        print(f"one cache round trip {round_trip:.3f} ms, one database round trip {query:.3f} ms (medians)")
     finally:
         teardown(args, DB)
 

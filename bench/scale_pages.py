@@ -28,7 +28,6 @@ import cProfile
 import io
 import os
 import pstats
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -36,7 +35,8 @@ import threading
 import time
 from datetime import timedelta
 
-from _django import ROOT, parser, setup, teardown
+import _django
+from _django import free_port, parser, setup, teardown
 
 DB = "fa_e"
 MACHINES_PER_LOCATION = 40
@@ -328,43 +328,14 @@ def profile(org, repeat: int = 30) -> None:
 # ---- part 2: under load --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def session_cookie(email: str) -> str:
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.auth import get_user_model
 
-    user = get_user_model().objects.get(email=email)
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return session.session_key
+    return _django.session_cookie(get_user_model().objects.get(email=email))
 
 
 def start_gunicorn(url: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "0"}
-    process = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "portal.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers",
-         "2", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    import requests
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except requests.RequestException:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("gunicorn did not come up: " + process.stderr.read().decode()[-2000:])
+    return _django.start_gunicorn(port, ["--workers", "2"], env={"DATABASE_URL": url, "DEBUG": "0"})  # 2 sync workers
 
 
 def hammer(base: str, path: str, headers: dict, cookies: dict, clients: int, seconds: float) -> dict:
@@ -438,8 +409,7 @@ def measure_load(url: str, org, size: int, concurrency: list[int], seconds: floa
                     flush=True,
                 )
     finally:
-        server.terminate()
-        server.wait(10)
+        _django.stop(server)
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from ninja import NinjaAPI, Schema
 
-from fleetadmin.api import audit, billing, errors, fleet, keys, members, oauth
+from fleetadmin.api import audit, billing, end_users, errors, fleet, keys, members, oauth
 from fleetadmin.api.auth import API_AUTH
 from fleetadmin.keys.auth import ApiKeyPrincipal
 
@@ -59,6 +59,7 @@ def whoami(request):
 api.add_router("/", fleet.router)
 api.add_router("/", keys.router)
 api.add_router("/", oauth.router)
+api.add_router("/", end_users.router)
 api.add_router("/", billing.router)
 api.add_router("/", audit.router)
 api.add_router("/", members.router)

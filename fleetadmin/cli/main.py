@@ -585,6 +585,139 @@ def oauth_app_rotate(org_id: str, client_id: str, as_json: bool) -> None:
     output(result, f"New client secret for {client_id}: {result['client_secret']}")
 
 
+# ---- end users of the auth service -------------------------------------------------------------------
+
+
+@auth_service.group("end-user")
+def end_user() -> None:
+    """End users of the auth service: list, invite, disable, enable, delete."""
+
+
+def _end_user_line(u: dict) -> str:
+    name = f" ({u['name']})" if u.get("name") else ""
+    last = u.get("last_sign_in_at") or "never"
+    return f"{u['email']}{name} (end user id: {u['id']}): {u['status']}, last sign-in {last}"
+
+
+def _end_user_id(api: Client, org_id: str, end_user_id: str | None, email: str | None) -> str:
+    """The id given, or the id of the end user with exactly this email (looked up through the list)."""
+    if bool(end_user_id) == bool(email):
+        raise CliError("Error: give exactly one of --end-user-id=<id> or --email=<email>.")
+    if end_user_id:
+        return end_user_id
+    wanted = email.strip().lower()
+    page = api.get(f"/organizations/{org_id}/end-users", params={"q": wanted})
+    for row in page["items"]:
+        if row["email"] == wanted:
+            return row["id"]
+    raise CliError(f"Not found: no end user with the email {wanted} in organization {org_id}.")
+
+
+def _end_user_target(function):
+    function = click.option("--email", default=None, help="The end user's email (instead of --end-user-id).")(function)
+    function = click.option("--end-user-id", default=None, help="The end user's id (see `end-user list`).")(function)
+    return click.option("--org-id", required=True, help="Organization id.")(function)
+
+
+@command(end_user, "list")
+@click.option("--org-id", required=True, help="Organization id.")
+@click.option("--query", "-q", default="", help="Only end users whose email starts with this.")
+@click.option("--after", default="", help="Start after this email (the `next` of the previous page).")
+@click.option("--all", "all_pages", is_flag=True, help="Follow every page (50 end users each).")
+def end_user_list(org_id: str, query: str, after: str, all_pages: bool, as_json: bool) -> None:
+    """List end users, ordered by email, one page of 50 (or every page with --all)."""
+    api = client()
+    items: list[dict] = []
+    cursor = after
+    while True:
+        params = {k: v for k, v in {"q": query, "after": cursor}.items() if v}
+        page = api.get(f"/organizations/{org_id}/end-users", params=params or None)
+        items.extend(page["items"])
+        cursor = page["next"]
+        if not cursor or not all_pages:
+            break
+    lines = [_end_user_line(u) for u in items] or ["No end users."]
+    if cursor:
+        lines.append(f"More end users: run again with --after={cursor} (or --all).")
+    output({"items": items, "next": cursor}, lines)
+
+
+@command(end_user, "invite")
+@click.option("--org-id", required=True, help="Organization id.")
+@click.option("--email", required=True, help="Who to invite.")
+@click.option("--name", default="", help="Their name (optional).")
+def end_user_invite(org_id: str, email: str, name: str, as_json: bool) -> None:
+    """Invite an end user by email; the link to set a password goes only to their mailbox (7 days)."""
+    user = client().post(f"/organizations/{org_id}/end-users", {"email": email, "name": name})
+    output(user, f"Invited {user['email']} (end user id: {user['id']}); the invitation expires in 7 days.")
+
+
+@command(end_user, "disable")
+@_end_user_target
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def end_user_disable(org_id: str, end_user_id: str | None, email: str | None, yes: bool, as_json: bool) -> None:
+    """Disable an end user: sign-in is refused and their sessions and tokens are revoked."""
+    api = client()
+    target = _end_user_id(api, org_id, end_user_id, email)
+    confirm_word(
+        "disable", f"Disabling end user {email or target}: they are signed out everywhere and cannot sign in.", yes
+    )
+    user = api.post(f"/organizations/{org_id}/end-users/{target}/disable")
+    output(user, f"Disabled {user['email']}; their sessions and tokens are revoked.")
+
+
+@command(end_user, "enable")
+@_end_user_target
+def end_user_enable(org_id: str, end_user_id: str | None, email: str | None, as_json: bool) -> None:
+    """Enable a disabled end user: they can sign in again."""
+    api = client()
+    target = _end_user_id(api, org_id, end_user_id, email)
+    user = api.post(f"/organizations/{org_id}/end-users/{target}/enable")
+    output(user, f"Enabled {user['email']}; they can sign in again.")
+
+
+@command(end_user, "delete")
+@_end_user_target
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def end_user_delete(org_id: str, end_user_id: str | None, email: str | None, yes: bool, as_json: bool) -> None:
+    """Delete an end user and everything they were issued."""
+    api = client()
+    target = _end_user_id(api, org_id, end_user_id, email)
+    confirm_word("delete", f"Deleting end user {email or target}: their account and tokens are removed.", yes)
+    api.delete(f"/organizations/{org_id}/end-users/{target}")
+    output({"deleted": target}, f"Deleted end user {email or target}.")
+
+
+@command(end_user, "resend-invitation")
+@_end_user_target
+def end_user_resend(org_id: str, end_user_id: str | None, email: str | None, as_json: bool) -> None:
+    """Mail a new invitation link; the previous link stops working."""
+    api = client()
+    target = _end_user_id(api, org_id, end_user_id, email)
+    user = api.post(f"/organizations/{org_id}/end-users/{target}/resend-invitation")
+    output(user, f"Invitation sent again to {user['email']}.")
+
+
+@command(end_user, "revoke-invitation")
+@_end_user_target
+def end_user_revoke(org_id: str, end_user_id: str | None, email: str | None, as_json: bool) -> None:
+    """Revoke an open invitation (the account, which never had a password, is removed)."""
+    api = client()
+    target = _end_user_id(api, org_id, end_user_id, email)
+    api.delete(f"/organizations/{org_id}/end-users/{target}/invitation")
+    output({"revoked": target}, f"Revoked the invitation of {email or target}.")
+
+
+@command(end_user, "sign-out-everywhere")
+@_end_user_target
+def end_user_sign_out(org_id: str, end_user_id: str | None, email: str | None, as_json: bool) -> None:
+    """End every session of the end user and revoke their tokens."""
+    api = client()
+    target = _end_user_id(api, org_id, end_user_id, email)
+    result = api.post(f"/organizations/{org_id}/end-users/{target}/sign-out-everywhere")
+    output(result, f"Signed out {email or target} everywhere; {result['tokens_revoked']} tokens revoked.")
+
+
 # ---- billing service ---------------------------------------------------------------------------------
 
 

@@ -6,15 +6,17 @@ Each action calls one service in ``fleetadmin.idp.services``, which audits it.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
-from fleetadmin.core.web import render_screen
+from fleetadmin.core.web import render_screen, typed_confirmation
 from fleetadmin.fleet import authz
 from fleetadmin.fleet import selectors as fleet_selectors
 from fleetadmin.idp import selectors, services
@@ -78,21 +80,59 @@ def end_users(request: HttpRequest, org_id) -> HttpResponse:
     return response
 
 
+# Actions that ask for the typed word first (a confirmation page, no JavaScript needed): word, consequence.
+CONFIRMED = {
+    "disable": (
+        "disable",
+        "They are signed out everywhere, every token issued to them stops working, and sign-in is refused "
+        "until you enable them again.",
+    ),
+    "delete": (
+        "delete",
+        "Their account, sessions and tokens are removed; they can no longer sign in to any application of "
+        "the organization. This cannot be undone; the audit log keeps a record.",
+    ),
+}
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def end_user_action(request: HttpRequest, org_id, end_user_id, action: str) -> HttpResponse:
+    """Every per-end-user action: one audited service each; disable and delete after a typed confirmation."""
+    if action not in ACTIONS and action != "resend-invitation":
+        return HttpResponse(status=404)
+    if request.method == "GET" and action not in CONFIRMED:
+        return HttpResponse(status=405, headers={"Allow": "POST"})
     organization = _organization(request, org_id, "oauth.manage")
     user = selectors.get_end_user_for(request.user, organization, end_user_id)
-    try:
-        if action == "resend-invitation":
-            services.end_user_resend_invitation(actor=request.user, user=user, base_url=_base_url(request))
-            messages.success(request, f"Invitation sent again to {user.email}.")
-        elif action in ACTIONS:
-            service, message = ACTIONS[action]
-            service(actor=request.user, user=user)
-            messages.success(request, message.format(email=user.email))
-        else:
-            return HttpResponse(status=404)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    return redirect(reverse("idp_admin:end_users", args=[organization.pk]) + f"?q={user.email}")
+    back = reverse("idp_admin:end_users", args=[organization.pk]) + "?" + urlencode({"q": user.email})
+
+    def act() -> HttpResponse:
+        try:
+            if action == "resend-invitation":
+                services.end_user_resend_invitation(actor=request.user, user=user, base_url=_base_url(request))
+                messages.success(request, f"Invitation sent again to {user.email}.")
+            else:
+                service, message = ACTIONS[action]
+                service(actor=request.user, user=user)
+                messages.success(request, message.format(email=user.email))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        return redirect(back)
+
+    if action not in CONFIRMED:
+        return act()
+    word, consequence = CONFIRMED[action]
+
+    def context() -> dict:
+        return {
+            "organization": organization,
+            "nav_section": "auth",
+            "end_user": user,
+            "action": action,
+            "word": word,
+            "consequence": consequence,
+            "back": back,
+        }
+
+    return typed_confirmation(request, word=word, template="idp/end_user_confirm.html", context=context, act=act)

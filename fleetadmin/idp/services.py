@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from fleetadmin import audit, clock
 from fleetadmin.audit.services import REDACTED, SYSTEM
 from fleetadmin.core.mail import Mail, send_after_commit
+from fleetadmin.core.text import shown
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.models import Organization
 from fleetadmin.idp.auth import normalize_email
@@ -44,21 +45,32 @@ def _state(user: EndUser) -> dict:
     }
 
 
+def not_an_email(value: str) -> str:
+    """The rule's words, the same on the End users page, in the JSON API and in the CLI."""
+    return f"'{shown(value)}' is not an email address, such as ana@example.com"
+
+
+def name_too_long(length: int) -> str:
+    return f"at most {NAME_MAX} characters are accepted; got {length}"
+
+
+def already_has_an_account(email: str) -> str:
+    return f"{email} already has an account in this organization"
+
+
 def clean_email(email: str) -> str:
     email = normalize_email(email)
     try:
         validate_email(email)
     except ValidationError:
-        raise ValidationError(
-            {"email": f"email: '{email[:120]}' is not an email address, such as ana@example.com"}
-        ) from None
+        raise ValidationError({"email": not_an_email(email)}) from None
     return email
 
 
 def clean_name(name: str) -> str:
     name = (name or "").strip()
     if len(name) > NAME_MAX:
-        raise ValidationError({"name": f"name: at most {NAME_MAX} characters are accepted; got {len(name)}"})
+        raise ValidationError({"name": name_too_long(len(name))})
     return name
 
 
@@ -74,7 +86,7 @@ def _insert(user: EndUser) -> None:
         with transaction.atomic():
             user.save(force_insert=True)
     except IntegrityError:
-        raise ValidationError({"email": f"email: {user.email} already has an account in this organization"}) from None
+        raise ValidationError({"email": already_has_an_account(user.email)}) from None
 
 
 def _record(actor, action: str, user: EndUser, changes: dict) -> None:

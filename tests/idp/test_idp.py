@@ -199,7 +199,7 @@ def test_end_users_page_search_keyset_and_actions(fleet, client_for, django_asse
     assert "u052@example.com" in second.content.decode() and "u000@example.com" not in second.content.decode()
     assert "u007@" in owner.get(url, {"q": "u007"}).content.decode()
     target = EndUser.objects.get(email="u001@example.com")
-    assert owner.post(f"{url}{target.pk}/disable/").status_code == 302
+    assert owner.post(f"{url}{target.pk}/disable/", {"confirm": "disable"}).status_code == 302
     target.refresh_from_db()
     assert target.is_disabled
     assert client_for(fleet.operator).post(f"{url}{target.pk}/enable/").status_code == 403
