@@ -10,10 +10,12 @@ from django.db import connection, transaction
 from fleetadmin import audit, clock
 from fleetadmin.audit.hashing import HASHED_FIELDS, event_hash
 from fleetadmin.audit.models import AuditEvent, ChainCheckpoint, ChainVerification, PrunePermit, organization_model
-from fleetadmin.core.actors import SYSTEM
+from fleetadmin.core.actors import SYSTEM, Actor
 
 CHUNK = 5000
 PRUNE_BATCH = 10_000
+# The web button's bounded check: the latest events only, so the request stays short on a long chain.
+WEB_VERIFY_LIMIT = 20_000
 
 
 @dataclass(frozen=True)
@@ -33,9 +35,27 @@ def _chain_start(organization_id) -> tuple[int, str]:
     return (checkpoint.last_pruned_event_id, checkpoint.last_pruned_hash) if checkpoint else (0, "")
 
 
-def verify_chain(organization_id, *, record: bool = True) -> VerificationResult:
-    """Walk one organization's chain in id order; report the first event whose content or link is wrong."""
+def _bounded_start(organization_id, limit: int, after_id: int, expected_prev: str) -> tuple[int, str, bool]:
+    """Where to start so that only the latest ``limit`` events are walked: (after id, its hash, bounded?)."""
+    start = (
+        AuditEvent.objects.filter(organization_id=organization_id, id__gt=after_id)
+        .order_by("-id")
+        .values_list("id", "hash")[limit : limit + 1]
+    )
+    row = next(iter(start), None)
+    return (row[0], row[1], True) if row else (after_id, expected_prev, False)
+
+
+def verify_chain(organization_id, *, record: bool = True, limit: int | None = None) -> VerificationResult:
+    """Walk one organization's chain in id order; report the first event whose content or link is wrong.
+
+    With ``limit``, only the latest ``limit`` events are walked (their first link is taken on trust):
+    the bounded check the web button runs; ``audit_verify`` walks the whole chain.
+    """
     after_id, expected_prev = _chain_start(organization_id)
+    bounded = False
+    if limit is not None:
+        after_id, expected_prev, bounded = _bounded_start(organization_id, limit, after_id, expected_prev)
     fields = ("id", *(f for f in HASHED_FIELDS if f != "organization_id"), "organization_id", "prev_hash", "hash")
     checked = 0
     result = None
@@ -65,7 +85,8 @@ def verify_chain(organization_id, *, record: bool = True) -> VerificationResult:
             checked += 1
         else:
             if len(chunk) < CHUNK:
-                result = VerificationResult(organization_id, True, checked, None, f"Verified {checked} events.")
+                scope = f"the latest {checked} events" if bounded else f"{checked} events"
+                result = VerificationResult(organization_id, True, checked, None, f"Verified {scope}.")
             else:
                 after_id = chunk[-1].id
     if record:
@@ -76,6 +97,37 @@ def verify_chain(organization_id, *, record: bool = True) -> VerificationResult:
             events_checked=result.events_checked,
             first_bad_event_id=result.first_bad_event_id,
             message=result.message,
+        )
+    return result
+
+
+def run_chain_verification(*, actor: Actor, organization_id, limit: int | None = None) -> VerificationResult:
+    """The audited verification: walk the chain, keep a ChainVerification row and an ``audit.chain.verify`` event.
+
+    Runs outside a request too (``audit_verify`` calls it with SYSTEM). The walk is read-only and runs before
+    the transaction; the row and the event commit together, so the event records a result that is kept.
+    """
+    result = verify_chain(organization_id, record=False, limit=limit)
+    organization = organization_model().objects.filter(pk=organization_id).first()
+    with transaction.atomic():
+        ChainVerification.objects.create(
+            organization_id=organization_id,
+            verified_at=clock.now(),
+            ok=result.ok,
+            events_checked=result.events_checked,
+            first_bad_event_id=result.first_bad_event_id,
+            message=result.message,
+        )
+        audit.record(
+            actor=actor,
+            action="audit.chain.verify",
+            organization=organization,
+            changes={
+                "ok": result.ok,
+                "events_checked": result.events_checked,
+                "first_bad_event_id": result.first_bad_event_id,
+                "scope": "full" if limit is None else f"latest {limit}",
+            },
         )
     return result
 

@@ -14,7 +14,7 @@ from django_htmx.http import push_url
 from fleetadmin.audit import selectors
 from fleetadmin.audit.diffs import diff_rows, references
 from fleetadmin.audit.export import FORMATS, audit_log_export
-from fleetadmin.audit.integrity import verify_chain
+from fleetadmin.audit.integrity import WEB_VERIFY_LIMIT, run_chain_verification
 from fleetadmin.audit.models import ActorType
 from fleetadmin.audit.query import AuditFilters, QueryError, parse_query
 from fleetadmin.core.web import render_screen, wants_partial
@@ -134,6 +134,6 @@ def export(request: HttpRequest, org_id, fmt: str) -> HttpResponse:
 def verify(request: HttpRequest, org_id) -> HttpResponse:
     organization = _organization(request, org_id)
     authz.require(request.user, "audit.verify", organization)
-    result = verify_chain(organization.pk)
+    result = run_chain_verification(actor=request.user, organization_id=organization.pk, limit=WEB_VERIFY_LIMIT)
     (messages.success if result.ok else messages.error)(request, f"Chain verification: {result.message}")
     return redirect("audit:log", org_id=organization.pk)

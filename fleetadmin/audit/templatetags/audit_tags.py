@@ -21,6 +21,7 @@ PAST_TENSE = {
     "pay": "marked paid",
     "void": "voided",
     "export": "exported",
+    "verify": "verified",
     "prune": "pruned",
     "open": "opened",
     "end": "ended",

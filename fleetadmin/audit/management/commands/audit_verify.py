@@ -5,7 +5,8 @@ import uuid
 
 from django.core.management.base import BaseCommand, CommandError
 
-from fleetadmin.audit.integrity import organizations_with_events, verify_chain
+from fleetadmin.audit.integrity import organizations_with_events, run_chain_verification
+from fleetadmin.core.actors import SYSTEM
 
 
 class Command(BaseCommand):
@@ -24,7 +25,7 @@ class Command(BaseCommand):
             organization_ids = organizations_with_events()
         total, failures = 0, 0
         for organization_id in organization_ids:
-            result = verify_chain(organization_id)
+            result = run_chain_verification(actor=SYSTEM, organization_id=organization_id)
             total += result.events_checked
             if not result.ok:
                 failures += 1
