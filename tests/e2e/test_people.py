@@ -16,6 +16,7 @@ from pathlib import Path
 
 from django_otp.oath import TOTP
 
+from fleetadmin.fleet.rules import unknown_role
 from tests.mailserver import html_body, link_in, text_body
 
 PASSWORD = "e2e-people-passphrase-1"
@@ -235,4 +236,4 @@ def test_members_cli(portal_server, smtp_session_server, tmp_path):
     )
     assert removed.returncode == 1 and "is the last owner" in removed.stderr
     bad = run("organizations", "members", "invite", "--org-id", org_id, "--email", email, "--role", "boss")
-    assert bad.returncode == 2 and "'boss' is not one of" in bad.stderr
+    assert bad.returncode == 2 and f"Invalid value for '--role': {unknown_role('boss')}" in bad.stderr

@@ -119,6 +119,7 @@ def base_env(database_url: str, workdir: Path) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="portal.settings",
         DEBUG="0",
         SECRET_KEY="ops-" + secrets.token_urlsafe(40),
+        API_KEY_PEPPERS="1:" + secrets.token_urlsafe(40),  # DEBUG=0 refuses to start without one
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="0",
         SESSION_COOKIE_SECURE="0",

@@ -83,10 +83,10 @@ def test_backup_restores_into_a_new_database_whose_audit_chains_verify(ops_db: O
 
 def _verify_copy(url: str, tmp_path, original) -> None:
     env = base_env(url, tmp_path)
+    copy = OpsDatabase(url=url, env=env, workdir=tmp_path)
+    assert copy.query(COUNT_EVENTS) == original  # same events, same chain head (before audit_verify records its own)
     result = run_manage(env, "audit_verify", check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"audit_verify: OK, verified {original[0]} events" in result.stdout
-    copy = OpsDatabase(url=url, env=env, workdir=tmp_path)
-    assert copy.query(COUNT_EVENTS) == original  # same events, same chain head
     migrations = run_manage(env, "migrate", "--check", check=False)
     assert migrations.returncode == 0, migrations.stdout + migrations.stderr

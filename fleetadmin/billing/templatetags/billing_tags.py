@@ -59,11 +59,18 @@ def billing_event(event) -> str:
 
 @register.filter
 def url_breaks(url) -> str:
-    """The URL, escaped, with a line-break opportunity after each "/" (and "?", "&"): it wraps between segments."""
+    """The URL, escaped, as unbreakable segments (each ending in "/", "?" or "&") with a line-break opportunity
+    between them: it wraps between segments, never inside one (not at a UUID's hyphens either)."""
+    import re
+
     from django.utils.html import escape
     from django.utils.safestring import mark_safe
 
-    text = escape(str(url))
-    for mark in ("/", "?", "&amp;"):
-        text = text.replace(mark, mark + "<wbr>")
-    return mark_safe(text.replace("/<wbr>/<wbr>", "//<wbr>"))  # noqa: S308 -- escaped above
+    segments: list[str] = []
+    for part in re.split(r"(?<=[/?&])", str(url)):
+        if part == "/" and segments:  # "http://" stays one segment
+            segments[-1] += part
+        elif part:
+            segments.append(part)
+    spans = (f'<span class="url-seg">{escape(segment)}</span>' for segment in segments)
+    return mark_safe("<wbr>".join(spans))  # noqa: S308 -- every segment escaped
