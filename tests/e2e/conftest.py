@@ -421,6 +421,21 @@ def login(portal_server) -> Callable:
     return sign_in
 
 
+# htmx processes swapped-in content in a settle step (a 20 ms timer in htmx 2): until then the new
+# elements carry no hx-* listeners, and a change made by a test in that window is silently lost.
+HTMX_IDLE = "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+
+
+@pytest.fixture
+def htmx_idle() -> Callable:
+    """``htmx_idle(page)``: wait until no htmx request, swap or settle is in progress on the page."""
+
+    def wait(page) -> None:
+        page.wait_for_function(HTMX_IDLE, polling=50)
+
+    return wait
+
+
 @pytest.fixture
 def unique() -> Callable[[str], str]:
     """``unique("Lab")`` -> ``"Lab 3f9a1c"``: names no other test (or run) uses."""

@@ -57,7 +57,7 @@ def test_create_an_organization_key_copy_it_and_never_see_it_again(
     assert not console_errors
 
 
-def test_create_a_machine_key_through_the_dependent_pickers(page, login, console_errors, unique):
+def test_create_a_machine_key_through_the_dependent_pickers(page, login, console_errors, unique, htmx_idle):
     open_keys(page, login)
     page.get_by_role("link", name="Create API key").click()
     page.locator("input[name=scope_type][value=robot]").check()  # the "Machine" scope radio
@@ -65,6 +65,7 @@ def test_create_a_machine_key_through_the_dependent_pickers(page, login, console
     page.get_by_text("narrows the machine list").wait_for()
     machine_select = page.locator("select[name=machine]")
     machine_select.wait_for(state="visible")
+    htmx_idle(page)  # the re-rendered location select listens for "change" only once htmx has settled it
     page.locator("select[name=location]").select_option(label="Assembly Line A")
     # Other tests may add machines to Assembly Line A; what matters is that only its machines remain.
     page.wait_for_function(
@@ -74,6 +75,7 @@ def test_create_a_machine_key_through_the_dependent_pickers(page, login, console
     )
     options = [o.strip() for o in machine_select.locator("option").all_inner_texts()]
     assert "arm-01" in options and "forklift-01" not in options
+    htmx_idle(page)
     machine_select.select_option(label="arm-02")
     page.get_by_label("Operator: read access").check()
     name = unique("arm-02 reader")
