@@ -53,3 +53,43 @@ def test_the_logo_frame_shows_the_logo_at_the_sign_in_size(page, login, demo_ids
     assert rules[0] == rules[1] == ["200px", "72px"]
     # and the page fits its window (a nowrap issuer URL used to widen it to 1446 px)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= DESKTOP["width"]
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_members_and_invitations_are_cards_at_390_px(page, login, demo_ids, unique):
+    """Each member and each pending invitation is one card at 390 px: every field labelled, none off-screen."""
+    login(page, "owner@example.com")
+    page.goto(f"/orgs/{demo_ids['org']}/members/")
+    email = unique("a.rather.long.colleague.address").replace(" ", "-") + "@example.com"
+    page.get_by_label("Email").fill(email)
+    page.get_by_role("button", name="Send invitation").click()
+    invitation = page.locator(".invitations-table tbody tr", has_text=email)
+    invitation.wait_for()
+
+    page.set_viewport_size(PHONE)
+    page.reload()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    for table in (".members-table", ".invitations-table"):
+        scroller = page.locator(f"{table}").locator("xpath=ancestor::div[contains(@class,'table-scroll')]")
+        assert scroller.evaluate("e => e.scrollWidth <= e.clientWidth"), table  # nothing hidden sideways
+        assert page.locator(f"{table} thead").is_hidden()
+    owner = page.locator(".members-table tbody tr", has_text="owner@example.com")
+    for label in ("Role", "Scope", "Two-factor", "Last sign-in", "Invited by"):
+        cell = owner.locator(f"td[data-label='{label}']")
+        box = cell.bounding_box()
+        assert cell.is_visible() and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], label
+        # the label is drawn before the value, inside the card
+        assert cell.evaluate("e => getComputedStyle(e, '::before').content") == f'"{label}"'
+    for name in ("Change role", "Remove"):
+        box = owner.get_by_role("link", name=name).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], name
+    title = invitation.locator("td.row-title")
+    assert title.evaluate("e => e.scrollWidth <= e.clientWidth + 1")  # the long address wraps inside its card
+    for name in ("Resend", "Revoke"):
+        box = invitation.get_by_role("button", name=name).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], name
+    page.on("dialog", lambda dialog: dialog.accept())  # hx-confirm asks before revoking
+    invitation.get_by_role("button", name="Revoke").click()  # leave no pending invitation for the other tests
+    invitation.wait_for(state="detached")
