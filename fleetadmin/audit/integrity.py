@@ -46,11 +46,12 @@ def _bounded_start(organization_id, limit: int, after_id: int, expected_prev: st
     return (row[0], row[1], True) if row else (after_id, expected_prev, False)
 
 
-def verify_chain(organization_id, *, record: bool = True, limit: int | None = None) -> VerificationResult:
+def verify_chain(organization_id, *, limit: int | None = None) -> VerificationResult:
     """Walk one organization's chain in id order; report the first event whose content or link is wrong.
 
-    With ``limit``, only the latest ``limit`` events are walked (their first link is taken on trust):
-    the bounded check the web button runs; ``audit_verify`` walks the whole chain.
+    Read-only: ``run_chain_verification`` is the one place that keeps the result (and audits it). With
+    ``limit``, only the latest ``limit`` events are walked (their first link is taken on trust): the bounded
+    check the web button runs; ``audit_verify`` walks the whole chain.
     """
     after_id, expected_prev = _chain_start(organization_id)
     bounded = False
@@ -89,15 +90,6 @@ def verify_chain(organization_id, *, record: bool = True, limit: int | None = No
                 result = VerificationResult(organization_id, True, checked, None, f"Verified {scope}.")
             else:
                 after_id = chunk[-1].id
-    if record:
-        ChainVerification.objects.create(
-            organization_id=organization_id,
-            verified_at=clock.now(),
-            ok=result.ok,
-            events_checked=result.events_checked,
-            first_bad_event_id=result.first_bad_event_id,
-            message=result.message,
-        )
     return result
 
 
@@ -107,7 +99,7 @@ def run_chain_verification(*, actor: Actor, organization_id, limit: int | None =
     Runs outside a request too (``audit_verify`` calls it with SYSTEM). The walk is read-only and runs before
     the transaction; the row and the event commit together, so the event records a result that is kept.
     """
-    result = verify_chain(organization_id, record=False, limit=limit)
+    result = verify_chain(organization_id, limit=limit)
     organization = organization_model().objects.filter(pk=organization_id).first()
     with transaction.atomic():
         ChainVerification.objects.create(

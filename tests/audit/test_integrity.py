@@ -10,8 +10,9 @@ from django.db import DatabaseError, connection, transaction
 
 from fleetadmin.audit import integrity
 from fleetadmin.audit.hashing import event_hash
-from fleetadmin.audit.integrity import VerificationResult, verify_chain
+from fleetadmin.audit.integrity import VerificationResult, run_chain_verification, verify_chain
 from fleetadmin.audit.models import AuditEvent, ChainCheckpoint, ChainVerification, PrunePermit
+from fleetadmin.core.actors import SYSTEM
 from fleetadmin.fleet import services
 from tests.audit.conftest import (
     chain,
@@ -79,7 +80,7 @@ def test_the_tampering_helpers_leave_the_triggers_in_force(fleet, events):
 def test_a_fresh_chain_verifies_and_the_log_page_shows_it(fleet, events, client_for):
     client = client_for(fleet.operator)
     assert "The hash chain has not been verified yet." in client.get(log_url(fleet.org)).content.decode()
-    result = verify_chain(fleet.org.pk)
+    result = run_chain_verification(actor=SYSTEM, organization_id=fleet.org.pk)
     assert result == VerificationResult(fleet.org.pk, True, 6, None, "Verified 6 events.")
     stored = ChainVerification.objects.get()
     assert (stored.organization_id, stored.ok, stored.events_checked, stored.first_bad_event_id, stored.message) == (
@@ -95,8 +96,9 @@ def test_a_fresh_chain_verifies_and_the_log_page_shows_it(fleet, events, client_
     assert "has not been verified yet" not in content
 
 
-def test_verify_without_recording_stores_nothing(fleet, events):
-    assert verify_chain(fleet.org.pk, record=False).ok
+def test_the_walk_itself_stores_nothing(fleet, events):
+    """Only the audited service keeps a result: the walk writes no unaudited row."""
+    assert verify_chain(fleet.org.pk).ok
     assert not ChainVerification.objects.exists()
 
 
@@ -126,7 +128,7 @@ def test_an_edited_event_is_caught(fleet, events, client_for, field, value):
     edited = events[2]
     tamper_update(edited.pk, **{field: value})
     assert getattr(AuditEvent.objects.get(pk=edited.pk), field) == value
-    result = verify_chain(fleet.org.pk)
+    result = run_chain_verification(actor=SYSTEM, organization_id=fleet.org.pk)
     assert result == VerificationResult(fleet.org.pk, False, 2, edited.pk, EDITED.format(edited.pk))
     stored = ChainVerification.objects.get()
     assert (stored.ok, stored.first_bad_event_id, stored.message) == (False, edited.pk, EDITED.format(edited.pk))
@@ -168,11 +170,11 @@ def test_a_reordered_pair_is_caught_at_the_first_of_them(fleet, events, first):
 
 def test_verification_crosses_chunk_boundaries(fleet, events, monkeypatch):
     monkeypatch.setattr(integrity, "CHUNK", 3)  # six events: exactly two chunks, then an empty read
-    assert verify_chain(fleet.org.pk, record=False).message == "Verified 6 events."
+    assert verify_chain(fleet.org.pk).message == "Verified 6 events."
     record_event(fleet.org)
-    assert verify_chain(fleet.org.pk, record=False).message == "Verified 7 events."
+    assert verify_chain(fleet.org.pk).message == "Verified 7 events."
     tamper_update(events[3].pk, actor_name="x")  # the first event of the second chunk
-    result = verify_chain(fleet.org.pk, record=False)
+    result = verify_chain(fleet.org.pk)
     assert (result.ok, result.events_checked, result.first_bad_event_id) == (False, 3, events[3].pk)
 
 
@@ -189,7 +191,7 @@ def test_events_without_an_organization_form_a_valid_chain(db):
     first = record_event(None, action="accounts.user.sign_in")
     second = record_event(None, action="accounts.user.sign_in")
     assert second.prev_hash == first.hash
-    assert verify_chain(None, record=False).ok
+    assert verify_chain(None).ok
     out, _ = run("audit_verify")
     assert out == "audit_verify: OK, verified 2 events in 1 chain(s).\n"
 

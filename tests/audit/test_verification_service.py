@@ -23,7 +23,7 @@ def test_service_records_the_row_and_an_event_naming_the_actor(fleet):
     assert (event.organization_id, event.actor_type, event.actor_id) == (fleet.org.pk, "user", str(fleet.owner.pk))
     assert event.changes == {"ok": True, "events_checked": 4, "first_bad_event_id": None, "scope": "full"}
     # The event joins the chain like any other: the next full walk covers it.
-    assert verify_chain(fleet.org.pk, record=False).events_checked == 5
+    assert verify_chain(fleet.org.pk).events_checked == 5
 
 
 def test_a_failed_verification_is_recorded_with_the_bad_event(fleet):
@@ -51,20 +51,20 @@ def test_bounded_check_walks_only_the_latest_events(fleet):
     bounded = run_chain_verification(actor=fleet.owner, organization_id=fleet.org.pk, limit=3)
     assert (bounded.ok, bounded.events_checked, bounded.message) == (True, 3, "Verified the latest 3 events.")
     assert AuditEvent.objects.get(action="audit.chain.verify").changes["scope"] == "latest 3"
-    full = verify_chain(fleet.org.pk, record=False)
+    full = verify_chain(fleet.org.pk)
     assert (full.ok, full.first_bad_event_id) == (False, events[0].pk)
 
 
 def test_bounded_check_of_a_short_chain_is_the_full_check(fleet):
     record_many(fleet.org, 2)
-    result = verify_chain(fleet.org.pk, record=False, limit=10)
+    result = verify_chain(fleet.org.pk, limit=10)
     assert (result.ok, result.events_checked, result.message) == (True, 2, "Verified 2 events.")
 
 
 def test_bounded_check_catches_a_tampered_recent_event(fleet):
     events = record_many(fleet.org, 6)
     tamper_update(events[4].pk, action="test.thing.forged")
-    result = verify_chain(fleet.org.pk, record=False, limit=3)
+    result = verify_chain(fleet.org.pk, limit=3)
     assert (result.ok, result.first_bad_event_id) == (False, events[4].pk)
 
 

@@ -291,7 +291,7 @@ def test_delete_needs_the_name_and_keeps_the_audit_chain(fleet):
     members.organization_delete(actor=fleet.owner, organization=fleet.org, confirm_name="Acme Robotics")
     assert not Organization.objects.filter(pk=org_id).exists()
     assert AuditEvent.objects.filter(organization_id=org_id).count() == events_before + 1
-    assert verify_chain(org_id, record=False).ok
+    assert verify_chain(org_id).ok
 
 
 def test_delete_is_refused_with_billing_customers(fleet):

@@ -48,7 +48,7 @@ def assert_chains_verify() -> int:
             assert event_hash(event, prev_hash) == event.hash
             assert prev_at is None or event.created_at > prev_at
             prev_hash, prev_at = event.hash, event.created_at
-        assert verify_chain(org_id, record=False).ok
+        assert verify_chain(org_id).ok
     return len(org_ids)
 
 
