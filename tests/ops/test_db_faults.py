@@ -113,6 +113,24 @@ def organization_locked(ops_db):
             holder.close()
 
 
+@contextmanager
+def key_creation_stopped_mid_write(ops_db, portal, name: str):
+    """POST a new key and hold it inside its transaction: yield (the request, its backend pid, a watcher connection).
+
+    On PostgreSQL the request is waiting after the key's INSERT and before its audit event; on SQLite it is
+    waiting for the write lock (SQLite shows no waiters, so pid and watcher are None there).
+    """
+    path = f"/api/v1/organizations/{ops_db.org_id}/api-keys"
+    with organization_locked(ops_db) as (waiting_backend, holds_new_key_row, watcher):
+        request = Background(lambda: portal.request("POST", path, {"name": name}, _key_headers(ops_db)))
+        pid = None
+        if IS_POSTGRES:
+            wait_until(lambda: waiting_backend() is not None, 30, "the portal's transaction to wait for the lock")
+            pid = waiting_backend()
+            assert holds_new_key_row(pid), "the request should be stopped after writing the key, before its audit"
+        yield request, pid, watcher
+
+
 def test_database_lost_mid_request_answers_503_writes_nothing_and_the_next_request_recovers(ops_db, start_portal):
     env = dict(ops_db.env)
     if not IS_POSTGRES:
@@ -122,12 +140,8 @@ def test_database_lost_mid_request_answers_503_writes_nothing_and_the_next_reque
     name = f"lost-connection-{uuid.uuid4().hex[:8]}"
     path = f"/api/v1/organizations/{ops_db.org_id}/api-keys"
 
-    with organization_locked(ops_db) as (waiting_backend, holds_new_key_row, watcher):
-        request = Background(lambda: portal.request("POST", path, {"name": name}, _key_headers(ops_db)))
+    with key_creation_stopped_mid_write(ops_db, portal, name) as (request, pid, watcher):
         if IS_POSTGRES:
-            wait_until(lambda: waiting_backend() is not None, 30, "the portal's transaction to wait for the lock")
-            pid = waiting_backend()
-            assert holds_new_key_row(pid), "the request should be stopped after writing the key, before its audit"
             watcher.execute("SELECT pg_terminate_backend(%s)", [pid])
         request.join()
 
@@ -156,13 +170,8 @@ def test_worker_killed_mid_write_rolls_back_and_the_audit_chain_verifies(ops_db,
     name = f"killed-worker-{uuid.uuid4().hex[:8]}"
     path = f"/api/v1/organizations/{ops_db.org_id}/api-keys"
 
-    with organization_locked(ops_db) as (waiting_backend, holds_new_key_row, _watcher):
-        request = Background(lambda: portal.request("POST", path, {"name": name}, _key_headers(ops_db)))
-        if IS_POSTGRES:
-            wait_until(lambda: waiting_backend() is not None, 30, "the portal's transaction to wait for the lock")
-            pid = waiting_backend()
-            assert holds_new_key_row(pid), "the worker should be killed after writing the key, before its audit"
-        else:
+    with key_creation_stopped_mid_write(ops_db, portal, name) as (request, pid, _watcher):
+        if not IS_POSTGRES:
             # SQLite shows no waiters: give the request two seconds to reach the lock (it needs milliseconds)
             # and check that it is still unanswered, i.e. waiting for the write lock (busy timeout 20 s).
             request.thread.join(2)
