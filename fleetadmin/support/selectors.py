@@ -291,31 +291,8 @@ def get_grant_on(organization: Organization, grant_id) -> SupportGrant:
 
 # ---- what the customer sees: the support access history --------------------------------------------
 
-# Customer pages by URL name, as the "what they viewed" list names them.
-PAGE_LABELS = {
-    "fleet:organization": "Overview",
-    "fleet:activity": "Overview (activity)",
-    "keys:list": "API keys",
-    "keys:detail": "API key",
-    "audit:log": "Audit log",
-    "audit:event": "Audit event",
-    "audit:export": "Audit log export",
-    "oauth:service": "Auth service",
-    "oauth:preview": "Sign-in preview",
-    "oauth:apps": "OAuth applications",
-    "oauth:app_detail": "OAuth application",
-    "billing:service": "Billing",
-    "billing:invoices": "Invoices",
-    "billing:invoice": "Invoice",
-    "support_access:list": "Support access",
-    "support:grant": "Support actions",
-}
 SESSIONS_PER_PAGE = 20
 SESSION_EVENT_LIMIT = 2000
-
-
-def page_label(view_name: str) -> str:
-    return PAGE_LABELS.get(view_name, view_name or "page")
 
 
 @dataclass
