@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from fleetadmin import clock
 from fleetadmin.audit.context import bind_request_context, current_request_context
@@ -27,14 +27,6 @@ from fleetadmin.core.actors import ActorIdentity, ActorType
 from fleetadmin.fleet.authz import SUPPORT_AGENT, Grant
 from fleetadmin.fleet.models import Organization, Role
 from fleetadmin.support.models import SupportGrant
-
-
-@dataclass(frozen=True)
-class SupportAgentGrant(Grant):
-    """The ``support_agent`` role, over the whole organization (it is not one of the fleet's scoped roles)."""
-
-    def covers(self, obj) -> bool:
-        return Grant(role=Role.ORGANIZATION_OPERATOR, organization_id=self.organization_id).covers(obj)
 
 
 def support_identity(user) -> ActorIdentity:
@@ -83,7 +75,7 @@ class SupportActor:
         organization_id = self.grant.organization_id
         return [
             Grant(role=Role.ORGANIZATION_OPERATOR, organization_id=organization_id),
-            SupportAgentGrant(role=SUPPORT_AGENT, organization_id=organization_id),
+            Grant(role=SUPPORT_AGENT, organization_id=organization_id),
         ]
 
     def audit_identity(self) -> ActorIdentity:

@@ -23,7 +23,7 @@ from fleetadmin import clock
 from fleetadmin.audit.models import ActorType, AuditEvent
 from fleetadmin.audit.selectors import EVENT_LIST_FIELDS
 from fleetadmin.billing.models import BillingService, Invoice
-from fleetadmin.fleet.models import Location, Machine, Membership, Organization
+from fleetadmin.fleet.models import Location, Machine, Membership, Organization, Role
 from fleetadmin.keys import rules as key_rules
 from fleetadmin.keys.models import ApiKey
 from fleetadmin.oauth import rules as oauth_rules
@@ -250,8 +250,6 @@ def searchable_kinds() -> list[str]:
 
 def owner_emails(organization: Organization, *, limit: int = 5) -> list[str]:
     """Who can do what support cannot (enable billing, say): the organization's owners, first few."""
-    from fleetadmin.fleet.models import Membership, Role
-
     owners = Membership.objects.filter(organization=organization, role=Role.ORGANIZATION_OWNER, location=None)
     return list(owners.order_by("user__email").values_list("user__email", flat=True)[:limit])
 

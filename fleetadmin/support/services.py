@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 
 from fleetadmin import audit, clock
 from fleetadmin.audit.models import AuditEvent
@@ -25,7 +26,7 @@ from fleetadmin.billing.services import billing_service_update
 from fleetadmin.core.links import absolute_url, portal_base_url
 from fleetadmin.core.mail import Mail, send_after_commit
 from fleetadmin.fleet import authz
-from fleetadmin.fleet.models import Organization
+from fleetadmin.fleet.models import Membership, Organization, Role
 from fleetadmin.keys.services import api_key_delete
 from fleetadmin.oauth.services import auth_service_disable, auth_service_enable, oauth_app_rotate_secret
 from fleetadmin.support.access import SupportActor, acting_for
@@ -129,10 +130,6 @@ def support_grant_open(
 
 def _mail_owners_access_opened(grant: SupportGrant, base_url: str) -> None:
     """Tell the organization's owners, after the commit, who opened access, for which ticket and until when."""
-    from django.urls import reverse
-
-    from fleetadmin.fleet.models import Membership, Role
-
     owners = Membership.objects.filter(
         organization=grant.organization, role=Role.ORGANIZATION_OWNER, location=None
     ).values_list("user__email", flat=True)
