@@ -256,6 +256,17 @@ def test_the_support_agent_role_covers_its_whole_organization_and_nothing_else(f
     }
 
 
+def test_the_support_actor_is_not_a_proxy_of_the_user(fleet, support, grant):
+    """It answers what a signed-in page asks, from the user; the user's other attributes are not reachable."""
+    actor = SupportActor(support, grant)
+    assert (actor.pk, actor.email, actor.is_authenticated, actor.is_support) == (support.pk, support.email, True, True)
+    for name in ("memberships", "is_staff", "has_perm", "password", "_fleet_grants"):
+        with pytest.raises(AttributeError):
+            getattr(actor, name)
+    actor.note = "kept on the actor"
+    assert not hasattr(support, "note")
+
+
 def test_a_grant_acts_only_in_its_own_organization(fleet, support, open_grant):
     elsewhere = open_grant(support, OrganizationFactory(name="Elsewhere"))
     key = issue(fleet.owner, fleet.org, name="not-yours").key
