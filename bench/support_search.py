@@ -26,7 +26,6 @@ BATCH = 10_000
 
 
 def seed() -> None:
-    from django.apps import apps
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
@@ -35,6 +34,7 @@ def seed() -> None:
     from fleetadmin.fleet.models import Membership, Organization
     from fleetadmin.keys import tokens
     from fleetadmin.keys.models import ApiKey, ApiKeyAuthorization
+    from fleetadmin.oauth.models import OAuthApplication
 
     if Organization.objects.count() >= 10_000:
         return
@@ -72,27 +72,24 @@ def seed() -> None:
     Membership.objects.bulk_create(
         Membership(user=user, organization_id=rng.choice(org_ids), role="organization_operator") for user in users
     )
-    if apps.is_installed("fleetadmin.oauth"):
-        from fleetadmin.oauth.models import OAuthApplication
-
-        for start in range(0, APPS, BATCH):
-            OAuthApplication.objects.bulk_create(
-                OAuthApplication(
-                    organization_id=rng.choice(org_ids),
-                    client_name=f"app-{start + i}",
-                    client_authentication="required",
-                    pkce="required",
-                    url_validation="exact_match",
-                    enabled_grants=["authorization_code"],
-                    redirect_uris=["https://app.example.com/cb"],
-                    logout_uri="https://app.example.com/out",
-                    secret_hash=stored.hash,
-                    pepper_id=stored.pepper_id,
-                    created_at=now,
-                    updated_at=now,
-                )
-                for i in range(min(BATCH, APPS - start))
+    for start in range(0, APPS, BATCH):
+        OAuthApplication.objects.bulk_create(
+            OAuthApplication(
+                organization_id=rng.choice(org_ids),
+                client_name=f"app-{start + i}",
+                client_authentication="required",
+                pkce="required",
+                url_validation="exact_match",
+                enabled_grants=["authorization_code"],
+                redirect_uris=["https://app.example.com/cb"],
+                logout_uri="https://app.example.com/out",
+                secret_hash=stored.hash,
+                pepper_id=stored.pepper_id,
+                created_at=now,
+                updated_at=now,
             )
+            for i in range(min(BATCH, APPS - start))
+        )
 
 
 def main() -> None:
@@ -103,7 +100,6 @@ def main() -> None:
     url = setup(args, DB)
     try:
         seed()
-        from django.apps import apps
         from django.contrib.auth import get_user_model
         from django.db import connection
         from django.test import Client
@@ -112,6 +108,7 @@ def main() -> None:
 
         from fleetadmin.fleet.models import Location, Machine, Organization
         from fleetadmin.keys.models import ApiKey
+        from fleetadmin.oauth.models import OAuthApplication
         from fleetadmin.support import selectors
 
         if connection.vendor == "postgresql":
@@ -130,10 +127,7 @@ def main() -> None:
             "member email": "member12345@example.com",
             "unknown UUID": str(uuid.uuid4()),
         }
-        if apps.is_installed("fleetadmin.oauth"):
-            from fleetadmin.oauth.models import OAuthApplication
-
-            queries["OAuth client ID"] = str(OAuthApplication.objects.order_by("id")[5000].pk)
+        queries["OAuth client ID"] = str(OAuthApplication.objects.order_by("id")[5000].pk)
         floor_label = "baseline: one organization by primary key"
         calls = {floor_label: lambda: Organization.objects.filter(pk=org.pk).first()}
         queries_of, matches_of = {}, {}

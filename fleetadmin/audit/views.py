@@ -17,6 +17,7 @@ from fleetadmin.audit.export import FORMATS, audit_log_export
 from fleetadmin.audit.integrity import WEB_VERIFY_LIMIT, run_chain_verification
 from fleetadmin.audit.models import ActorType
 from fleetadmin.audit.query import AuditFilters, QueryError, parse_query
+from fleetadmin.core.support_pages import support_visible
 from fleetadmin.core.web import render_screen, wants_partial
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.selectors import get_organization_for
@@ -53,6 +54,7 @@ def _filters(request: HttpRequest) -> tuple[AuditFilters, str | None]:
     return filters, error
 
 
+@support_visible("Audit log")
 @login_required
 @require_GET
 def audit_log(request: HttpRequest, org_id) -> HttpResponse:
@@ -95,6 +97,7 @@ def audit_log(request: HttpRequest, org_id) -> HttpResponse:
     return response
 
 
+@support_visible("Audit event")
 @login_required
 @require_GET
 def event_detail(request: HttpRequest, org_id, event_id: int) -> HttpResponse:
@@ -112,6 +115,7 @@ def event_detail(request: HttpRequest, org_id, event_id: int) -> HttpResponse:
     return render_screen(request, "audit/event.html", context)
 
 
+@support_visible("Audit log export")
 @login_required
 @require_GET
 def export(request: HttpRequest, org_id, fmt: str) -> HttpResponse:
@@ -129,6 +133,7 @@ def export(request: HttpRequest, org_id, fmt: str) -> HttpResponse:
     return response
 
 
+@support_visible("Verify the audit log")
 @login_required
 @require_POST
 def verify(request: HttpRequest, org_id) -> HttpResponse:

@@ -28,6 +28,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from fleetadmin.billing import branding, selectors, services
 from fleetadmin.billing.forms import FILL, AddressForm, AttachCustomerForm, ChargeForm, parse_pasted
 from fleetadmin.billing.models import InvoiceStatus
+from fleetadmin.core.support_pages import support_hidden, support_visible
 from fleetadmin.core.web import render_screen, typed_confirmation, wants_partial
 from fleetadmin.fleet import authz
 from fleetadmin.fleet import selectors as fleet_selectors
@@ -120,6 +121,7 @@ def _service_context(request: HttpRequest, organization: Organization, **forms: 
     }
 
 
+@support_visible("Billing", actions=("support.update_billing_address",))
 @login_required
 @require_GET
 def service(request: HttpRequest, org_id) -> HttpResponse:
@@ -168,6 +170,7 @@ def _address_screen(request: HttpRequest, organization: Organization, *, mode: s
     return render_screen(request, ADDRESS, context, partial="address-form", status=status)
 
 
+@support_visible("Enable billing")
 @login_required
 @require_http_methods(["GET", "POST"])
 def service_enable(request: HttpRequest, org_id) -> HttpResponse:
@@ -178,6 +181,7 @@ def service_enable(request: HttpRequest, org_id) -> HttpResponse:
     return _address_screen(request, organization, mode="enable")
 
 
+@support_visible("Billing address")
 @login_required
 @require_http_methods(["GET", "POST"])
 def service_update(request: HttpRequest, org_id) -> HttpResponse:
@@ -188,6 +192,7 @@ def service_update(request: HttpRequest, org_id) -> HttpResponse:
     return _address_screen(request, organization, mode="update")
 
 
+@support_visible("Check a billing address")
 @login_required
 @require_POST
 def parse_address(request: HttpRequest, org_id) -> HttpResponse:
@@ -199,6 +204,7 @@ def parse_address(request: HttpRequest, org_id) -> HttpResponse:
     return render_screen(request, ADDRESS, context, partial="address-form", status=200 if parsed else 422)
 
 
+@support_visible("Disable billing")
 @login_required
 @require_http_methods(["GET", "POST"])
 def service_disable(request: HttpRequest, org_id) -> HttpResponse:
@@ -232,6 +238,7 @@ def service_disable(request: HttpRequest, org_id) -> HttpResponse:
 # ---- customers -------------------------------------------------------------------------------------
 
 
+@support_visible("Invite a customer")
 @login_required
 @require_POST
 def customer_invite(request: HttpRequest, org_id) -> HttpResponse:
@@ -267,6 +274,7 @@ def customer_invite(request: HttpRequest, org_id) -> HttpResponse:
     return render_screen(request, SERVICE, context, partial="customers", status=422)
 
 
+@support_visible("Cancel a customer invitation")
 @login_required
 @require_POST
 def invitation_cancel(request: HttpRequest, org_id, invitation_id) -> HttpResponse:
@@ -281,6 +289,7 @@ def invitation_cancel(request: HttpRequest, org_id, invitation_id) -> HttpRespon
     return _done(request, _service_url(organization))
 
 
+@support_visible("Answer a billing invitation")
 @login_required
 @require_POST
 def invitation_answer(request: HttpRequest, org_id, invitation_id, answer: str) -> HttpResponse:
@@ -303,6 +312,7 @@ def invitation_answer(request: HttpRequest, org_id, invitation_id, answer: str) 
     return _done(request, _service_url(organization))
 
 
+@support_visible("Detach a customer")
 @login_required
 @require_http_methods(["GET", "POST"])
 def customer_detach(request: HttpRequest, org_id, customer_id) -> HttpResponse:
@@ -325,6 +335,7 @@ def customer_detach(request: HttpRequest, org_id, customer_id) -> HttpResponse:
 # ---- invoices --------------------------------------------------------------------------------------
 
 
+@support_visible("Invoices")
 @login_required
 @require_GET
 def invoice_list(request: HttpRequest, org_id) -> HttpResponse:
@@ -345,6 +356,7 @@ def invoice_list(request: HttpRequest, org_id) -> HttpResponse:
     return render_screen(request, INVOICE_LIST, context, partial="invoice-table")
 
 
+@support_visible("Create an invoice")
 @login_required
 @require_http_methods(["GET", "POST"])
 def invoice_create(request: HttpRequest, org_id) -> HttpResponse:
@@ -394,6 +406,7 @@ def _invoice(request: HttpRequest, org_id, invoice_id, permission: str = "billin
     return organization, selectors.get_invoice_for(request.user, organization, invoice_id)
 
 
+@support_visible("Invoice")
 @login_required
 @require_GET
 def invoice_detail(request: HttpRequest, org_id, invoice_id) -> HttpResponse:
@@ -409,6 +422,7 @@ def invoice_detail(request: HttpRequest, org_id, invoice_id) -> HttpResponse:
     return render_screen(request, INVOICE_DETAIL, context)
 
 
+@support_visible("Mark an invoice paid")
 @login_required
 @require_POST
 def invoice_pay(request: HttpRequest, org_id, invoice_id) -> HttpResponse:
@@ -422,6 +436,7 @@ def invoice_pay(request: HttpRequest, org_id, invoice_id) -> HttpResponse:
     return _done(request, reverse("billing:invoice", args=[organization.pk, invoice.pk]))
 
 
+@support_visible("Void an invoice")
 @login_required
 @require_http_methods(["GET", "POST"])
 def invoice_void(request: HttpRequest, org_id, invoice_id) -> HttpResponse:
@@ -461,6 +476,7 @@ def _dashboard_context(request: HttpRequest, dashboard: selectors.Dashboard) -> 
     }
 
 
+@support_hidden
 @login_required
 @require_GET
 def dashboard(request: HttpRequest, billing_org_id) -> HttpResponse:
@@ -475,6 +491,7 @@ def dashboard(request: HttpRequest, billing_org_id) -> HttpResponse:
     return _branded(request, "billing/dashboard.html", context)
 
 
+@support_hidden
 @login_required
 @require_GET
 def dashboard_invoice(request: HttpRequest, billing_org_id, invoice_id) -> HttpResponse:
@@ -502,6 +519,7 @@ def _png(request: HttpRequest, data: bytes, sha256: str, *, immutable: bool) -> 
     return response
 
 
+@support_hidden
 @login_required
 @require_GET
 def dashboard_logo(request: HttpRequest, billing_org_id) -> HttpResponse:
@@ -513,6 +531,7 @@ def dashboard_logo(request: HttpRequest, billing_org_id) -> HttpResponse:
     return _png(request, image.data, image.sha256, immutable=False)
 
 
+@support_hidden
 @login_required
 @require_GET
 def invoice_logo(request: HttpRequest, billing_org_id, invoice_id) -> HttpResponse:

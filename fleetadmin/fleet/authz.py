@@ -36,6 +36,8 @@ ORG_OR_LOCATION_OWNER = frozenset({Role.ORGANIZATION_OWNER, Role.LOCATION_OWNER}
 # Support staff under a ticket-scoped grant (fleetadmin.support.access). Not a membership role:
 # it is never stored, and only a SupportActor with an active grant holds it, on that one organization.
 SUPPORT_AGENT = "support_agent"
+# Roles whose grant covers everything in its organization: the organization's own roles, and support's.
+ORGANIZATION_WIDE_ROLES = ORGANIZATION_ROLES | {SUPPORT_AGENT}
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class Grant:
         org_id, path, machine_id = _scope_of(obj)
         if org_id != self.organization_id:
             return False
-        if self.role in ORGANIZATION_ROLES:
+        if self.role in ORGANIZATION_WIDE_ROLES:
             return True
         if self.role in LOCATION_ROLES:
             return path is not None and path.startswith(self.location_path or "\0")

@@ -16,6 +16,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from fleetadmin.accounts.forms import NewMemberForm
 from fleetadmin.core.links import portal_base_url
+from fleetadmin.core.support_pages import support_hidden, support_visible
 from fleetadmin.core.web import render_screen, wants_partial
 from fleetadmin.fleet import authz, members, selectors
 from fleetadmin.fleet.forms import (
@@ -83,6 +84,7 @@ def _back_to_members(request, organization) -> HttpResponse:
 # ---- organizations ----------------------------------------------------------------------------------
 
 
+@support_hidden
 @login_required
 @require_http_methods(["GET", "POST"])
 def organization_create(request: HttpRequest) -> HttpResponse:
@@ -113,6 +115,7 @@ def _settings_context(request, organization, **forms) -> dict[str, Any]:
     }
 
 
+@support_visible("Organization settings")
 @login_required
 @require_http_methods(["GET", "POST"])
 def organization_settings(request: HttpRequest, org_id) -> HttpResponse:
@@ -155,6 +158,7 @@ def organization_settings(request: HttpRequest, org_id) -> HttpResponse:
     return render_screen(request, "fleet/org_settings.html", context, partial="rename", status=status)
 
 
+@support_visible("Delete the organization")
 @login_required
 @require_http_methods(["GET", "POST"])
 def organization_delete(request: HttpRequest, org_id) -> HttpResponse:
@@ -193,6 +197,7 @@ def organization_delete(request: HttpRequest, org_id) -> HttpResponse:
 # ---- members ----------------------------------------------------------------------------------------
 
 
+@support_visible("Members")
 @login_required
 @require_GET
 def members_page(request: HttpRequest, org_id) -> HttpResponse:
@@ -200,6 +205,7 @@ def members_page(request: HttpRequest, org_id) -> HttpResponse:
     return _members_response(request, organization)
 
 
+@support_visible("Invite a member")
 @login_required
 @require_POST
 def member_invite(request: HttpRequest, org_id) -> HttpResponse:
@@ -228,6 +234,7 @@ def member_invite(request: HttpRequest, org_id) -> HttpResponse:
     return _members_response(request, organization, status=422, invite_form=form)
 
 
+@support_visible("Resend an invitation")
 @login_required
 @require_POST
 def invitation_resend(request: HttpRequest, org_id, invitation_id) -> HttpResponse:
@@ -243,6 +250,7 @@ def invitation_resend(request: HttpRequest, org_id, invitation_id) -> HttpRespon
     return _back_to_members(request, organization)
 
 
+@support_visible("Revoke an invitation")
 @login_required
 @require_POST
 def invitation_revoke(request: HttpRequest, org_id, invitation_id) -> HttpResponse:
@@ -258,6 +266,7 @@ def invitation_revoke(request: HttpRequest, org_id, invitation_id) -> HttpRespon
     return _back_to_members(request, organization)
 
 
+@support_visible("Change a member's role")
 @login_required
 @require_http_methods(["GET", "POST"])
 def member_edit(request: HttpRequest, org_id, membership_id) -> HttpResponse:
@@ -289,6 +298,7 @@ def member_edit(request: HttpRequest, org_id, membership_id) -> HttpResponse:
     return render(request, "fleet/member_edit.html", context, status=422 if form.is_bound else 200)
 
 
+@support_visible("Remove a member")
 @login_required
 @require_http_methods(["GET", "POST"])
 def member_remove(request: HttpRequest, org_id, membership_id) -> HttpResponse:
@@ -309,6 +319,7 @@ def member_remove(request: HttpRequest, org_id, membership_id) -> HttpResponse:
     return render(request, "fleet/member_remove.html", context, status=422 if error else 200)
 
 
+@support_visible("Leave the organization")
 @login_required
 @require_http_methods(["GET", "POST"])
 def member_leave(request: HttpRequest, org_id) -> HttpResponse:
@@ -331,6 +342,7 @@ def member_leave(request: HttpRequest, org_id) -> HttpResponse:
 # ---- accepting an invitation ------------------------------------------------------------------------
 
 
+@support_hidden
 @require_GET
 def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
     """The emailed link: move the token into the session and off the URL (no Referer, history or log keeps it)."""
@@ -338,6 +350,7 @@ def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("fleet:invitation_accept")
 
 
+@support_hidden
 @require_http_methods(["GET", "POST"])
 def invitation_accept(request: HttpRequest) -> HttpResponse:
     token = request.session.get(INVITATION_SESSION_KEY, "")

@@ -30,8 +30,7 @@ def _with_support_flag(organizations: QuerySet[Organization]) -> QuerySet[Organi
 
     In the same query as the organization itself, so the banner costs no query on a page without one.
     """
-    if not apps.is_installed("fleetadmin.support"):
-        return organizations
+    # By name, as a ForeignKey names a model: support.models imports fleet.models, so an import here would be a cycle.
     grants = apps.get_model("support", "SupportGrant").objects.filter(
         organization=OuterRef("pk"), ended_at=None, expires_at__gt=clock.now()
     )

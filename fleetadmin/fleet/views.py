@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRefresh, retarget
 
 from fleetadmin.audit.selectors import recent_events_for_organization
+from fleetadmin.core.support_pages import support_hidden, support_visible
 from fleetadmin.core.web import render_screen, wants_partial
 from fleetadmin.fleet import authz, selectors, services
 from fleetadmin.fleet.forms import LocationCreateForm, MachineCreateForm, RenameForm
@@ -25,6 +26,7 @@ ACTIVITY_OOB = "fleet/org_overview.html#activity"
 MESSAGES_OOB = "includes/messages.html"
 
 
+@support_hidden
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
@@ -36,6 +38,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("fleet:organizations")
 
 
+@support_hidden
 @login_required
 @require_GET
 def organization_list(request: HttpRequest) -> HttpResponse:
@@ -200,6 +203,7 @@ def _after_write(request: HttpRequest, organization: Organization, highlight=Non
     return redirect("fleet:organization", org_id=organization.pk)
 
 
+@support_visible("Overview")
 @login_required
 @require_GET
 def organization_overview(request: HttpRequest, org_id) -> HttpResponse:
@@ -211,6 +215,7 @@ def organization_overview(request: HttpRequest, org_id) -> HttpResponse:
     return _panel_response(request, organization)
 
 
+@support_visible("Location")
 @login_required
 @require_GET
 def location_detail(request: HttpRequest, org_id, location_id) -> HttpResponse:
@@ -244,6 +249,7 @@ def location_detail(request: HttpRequest, org_id, location_id) -> HttpResponse:
     return render_screen(request, "fleet/location.html", context)
 
 
+@support_visible("Location picker")
 @login_required
 @require_GET
 def location_picker(request: HttpRequest, org_id) -> HttpResponse:
@@ -262,6 +268,7 @@ PICKER_PERMISSIONS = {"parent": "fleet.add_location", "machine": "fleet.add_mach
 PICKER_BLANKS = {"fleet.add_location": "— Top level —", "fleet.manage_members": "— Whole organization —"}
 
 
+@support_visible("Overview (activity)")
 @login_required
 @require_GET
 def organization_activity(request: HttpRequest, org_id) -> HttpResponse:
@@ -283,6 +290,7 @@ def _chosen_location(user, organization: Organization, form, field: str) -> Loca
         return None
 
 
+@support_visible("Add a location")
 @login_required
 @require_POST
 def location_create(request: HttpRequest, org_id) -> HttpResponse:
@@ -305,6 +313,7 @@ def location_create(request: HttpRequest, org_id) -> HttpResponse:
     return _panel_response(request, organization, location_form=form, status=422)
 
 
+@support_visible("Add a machine")
 @login_required
 @require_POST
 def machine_create(request: HttpRequest, org_id) -> HttpResponse:
@@ -420,24 +429,28 @@ def _delete(request: HttpRequest, org_id, obj_id, kind: NodeKind) -> HttpRespons
     return render_screen(request, "fleet/node_delete.html", context, status=422 if error else 200)
 
 
+@support_visible("Rename a location")
 @login_required
 @require_http_methods(["GET", "POST"])
 def location_rename(request, org_id, location_id):
     return _rename(request, org_id, location_id, LOCATION)
 
 
+@support_visible("Delete a location")
 @login_required
 @require_http_methods(["GET", "POST"])
 def location_delete(request, org_id, location_id):
     return _delete(request, org_id, location_id, LOCATION)
 
 
+@support_visible("Rename a machine")
 @login_required
 @require_http_methods(["GET", "POST"])
 def machine_rename(request, org_id, machine_id):
     return _rename(request, org_id, machine_id, MACHINE)
 
 
+@support_visible("Delete a machine")
 @login_required
 @require_http_methods(["GET", "POST"])
 def machine_delete(request, org_id, machine_id):

@@ -16,6 +16,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from fleetadmin.core.support_pages import support_visible
 from fleetadmin.core.web import render_screen, typed_confirmation
 from fleetadmin.fleet import authz
 from fleetadmin.fleet import selectors as fleet_selectors
@@ -40,6 +41,7 @@ def _base_url(request: HttpRequest) -> str:
     return f"{request.scheme}://{request.get_host()}"
 
 
+@support_visible("End users")
 @login_required
 @require_http_methods(["GET", "POST"])
 def end_users(request: HttpRequest, org_id) -> HttpResponse:
@@ -95,6 +97,7 @@ CONFIRMED = {
 }
 
 
+@support_visible("Change an end user")
 @login_required
 @require_http_methods(["GET", "POST"])
 def end_user_action(request: HttpRequest, org_id, end_user_id, action: str) -> HttpResponse:

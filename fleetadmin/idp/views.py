@@ -29,6 +29,7 @@ from oauthlib.oauth2 import DeviceApplicationServer
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 
 from fleetadmin import clock
+from fleetadmin.core.support_pages import support_visible
 from fleetadmin.core.web import client_ip
 from fleetadmin.idp import auth, context, services, sessions
 from fleetadmin.idp.models import AccessToken, DeviceGrant
@@ -148,6 +149,7 @@ def _json_error(error: str, description: str, status: int = 400) -> JsonResponse
 # ---- discovery and keys ----------------------------------------------------------------------------
 
 
+@support_visible("End-user sign-in: OpenID configuration")
 @require_GET
 def discovery(request: HttpRequest, org_id) -> JsonResponse:
     issuer = context.resolve(request, org_id)
@@ -188,6 +190,7 @@ def discovery(request: HttpRequest, org_id) -> JsonResponse:
     return _cors(request, JsonResponse(data), _org_origins(issuer))
 
 
+@support_visible("End-user sign-in: signing keys")
 @require_http_methods(["GET", "OPTIONS"])
 def jwks(request: HttpRequest, org_id) -> HttpResponse:
     issuer = context.resolve(request, org_id)
@@ -196,6 +199,7 @@ def jwks(request: HttpRequest, org_id) -> HttpResponse:
     return _cors(request, response, _org_origins(issuer))
 
 
+@support_visible("End-user sign-in: logo")
 @require_GET
 def logo(request: HttpRequest, org_id) -> HttpResponse:
     issuer = context.resolve(request, org_id)
@@ -226,6 +230,7 @@ def _error_redirect(redirect_uri: str, error: str, description: str, state: str 
     return redirect_uri + ("#" if fragment else ("&" if "?" in redirect_uri else "?")) + urlencode(params)
 
 
+@support_visible("End-user sign-in: authorization")
 @require_http_methods(["GET", "POST"])
 def authorize(request: HttpRequest, org_id) -> HttpResponse:
     issuer = context.resolve(request, org_id)
@@ -294,6 +299,7 @@ def _fatal_message(error) -> str:
 # ---- token, userinfo, revoke, introspect ------------------------------------------------------------
 
 
+@support_visible("End-user sign-in: token endpoint")
 @method_decorator(csrf_exempt, name="dispatch")
 class IssuerTokenView(TokenView):
     def dispatch(self, request, *args, **kwargs):
@@ -325,6 +331,7 @@ def _token_origins(issuer: context.Issuer, request: HttpRequest) -> set[str]:
     return set(token.application.source.origin_uris)
 
 
+@support_visible("End-user sign-in: user info")
 @method_decorator(csrf_exempt, name="dispatch")
 class IssuerUserInfoView(UserInfoView):
     def dispatch(self, request, *args, **kwargs):
@@ -337,6 +344,7 @@ class IssuerUserInfoView(UserInfoView):
             return _cors(request, response, _token_origins(issuer, request))
 
 
+@support_visible("End-user sign-in: token revocation")
 @method_decorator(csrf_exempt, name="dispatch")
 class IssuerRevokeView(RevokeTokenView):
     def dispatch(self, request, *args, **kwargs):
@@ -348,6 +356,7 @@ class IssuerRevokeView(RevokeTokenView):
             return _cors(request, response, _client_origins(issuer, request))
 
 
+@support_visible("End-user sign-in: token introspection")
 @csrf_exempt
 @require_http_methods(["POST"])
 def introspect(request: HttpRequest, org_id) -> HttpResponse:
@@ -368,6 +377,7 @@ def introspect(request: HttpRequest, org_id) -> HttpResponse:
 # ---- device flow -----------------------------------------------------------------------------------
 
 
+@support_visible("End-user sign-in: device authorization")
 @csrf_exempt
 @require_http_methods(["POST"])
 def device_authorization(request: HttpRequest, org_id) -> HttpResponse:
@@ -418,6 +428,7 @@ def _pending_device(issuer: context.Issuer, user_code: str) -> DeviceGrant | Non
     ).first()
 
 
+@support_visible("End-user sign-in: device code")
 @require_http_methods(["GET", "POST"])
 def device(request: HttpRequest, org_id) -> HttpResponse:
     issuer = context.resolve(request, org_id)
@@ -454,6 +465,7 @@ def device(request: HttpRequest, org_id) -> HttpResponse:
 # ---- sign in / out ---------------------------------------------------------------------------------
 
 
+@support_visible("End-user sign-in")
 @require_http_methods(["GET", "POST"])
 def sign_in(request: HttpRequest, org_id) -> HttpResponse:
     issuer = context.resolve(request, org_id)
@@ -476,6 +488,7 @@ def sign_in(request: HttpRequest, org_id) -> HttpResponse:
     return _page(request, issuer, "idp/sign_in.html", {"next": next_url, "message": message, "email": email})
 
 
+@support_visible("End-user sign-in: account")
 @require_GET
 def account(request: HttpRequest, org_id) -> HttpResponse:
     issuer = context.resolve(request, org_id)
@@ -485,6 +498,7 @@ def account(request: HttpRequest, org_id) -> HttpResponse:
     return _page(request, issuer, "idp/account.html", {"end_user": end_user})
 
 
+@support_visible("End-user sign-in: end session")
 @require_http_methods(["GET", "POST"])
 def end_session(request: HttpRequest, org_id) -> HttpResponse:
     """RP-initiated logout: sign the end user out; redirect only to the application's logout_uri."""
@@ -530,6 +544,7 @@ def _audience(id_token: str) -> str:
     return aud[0] if isinstance(aud, list) and aud else (aud or "")
 
 
+@support_visible("End-user sign-in: sign out")
 @require_http_methods(["POST"])
 def sign_out(request: HttpRequest, org_id) -> HttpResponse:
     issuer = context.resolve(request, org_id)
@@ -545,6 +560,7 @@ def _base_url(request: HttpRequest) -> str:
     return f"{request.scheme}://{request.get_host()}"
 
 
+@support_visible("End-user sign-in: forgotten password")
 @require_http_methods(["GET", "POST"])
 def forgot(request: HttpRequest, org_id) -> HttpResponse:
     issuer = context.resolve(request, org_id)
@@ -557,6 +573,7 @@ def forgot(request: HttpRequest, org_id) -> HttpResponse:
     return _page(request, issuer, "idp/forgot.html", {"sent": sent})
 
 
+@support_visible("End-user sign-in: new password")
 @require_http_methods(["GET", "POST"])
 def reset(request: HttpRequest, org_id, token: str) -> HttpResponse:
     issuer = context.resolve(request, org_id)
@@ -578,6 +595,7 @@ def reset(request: HttpRequest, org_id, token: str) -> HttpResponse:
     return _page(request, issuer, "idp/set_password.html", {"errors": errors, "email": user.email, "mode": "reset"})
 
 
+@support_visible("End-user sign-in: invitation")
 @require_http_methods(["GET", "POST"])
 def invitation(request: HttpRequest, org_id, token: str) -> HttpResponse:
     issuer = context.resolve(request, org_id)

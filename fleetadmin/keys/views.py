@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from fleetadmin import clock
 from fleetadmin.core.links import portal_base_url
+from fleetadmin.core.support_pages import support_visible
 from fleetadmin.core.web import render_screen
 from fleetadmin.fleet import authz
 from fleetadmin.fleet import selectors as fleet_selectors
@@ -172,6 +173,7 @@ def _organization(request: HttpRequest, org_id) -> Organization:
 # ---- list ------------------------------------------------------------------------------------------
 
 
+@support_visible("API keys")
 @login_required
 @require_GET
 def key_list(request: HttpRequest, org_id) -> HttpResponse:
@@ -224,6 +226,7 @@ def _role_values():
 # ---- create ----------------------------------------------------------------------------------------
 
 
+@support_visible("Create an API key")
 @login_required
 @require_http_methods(["GET", "POST"])
 def key_create(request: HttpRequest, org_id) -> HttpResponse:
@@ -316,6 +319,7 @@ def _key(request, org_id, key_id) -> tuple[Organization, ApiKey]:
     return organization, selectors.get_key_for(request.user, organization, key_id)
 
 
+@support_visible("API key", actions=("support.delete_key",))
 @login_required
 @require_GET
 def key_detail(request: HttpRequest, org_id, key_id) -> HttpResponse:
@@ -333,6 +337,7 @@ def _back_to_key(key: ApiKey) -> HttpResponse:
     return redirect("keys:detail", org_id=key.organization_id, key_id=key.pk)
 
 
+@support_visible("Rename an API key")
 @login_required
 @require_POST
 def key_rename(request: HttpRequest, org_id, key_id) -> HttpResponse:
@@ -350,6 +355,7 @@ def key_rename(request: HttpRequest, org_id, key_id) -> HttpResponse:
     return render_screen(request, DETAIL, context, status=422)
 
 
+@support_visible("Rotate an API key")
 @login_required
 @require_http_methods(["GET", "POST"])
 def key_rotate(request: HttpRequest, org_id, key_id) -> HttpResponse:
@@ -371,6 +377,7 @@ def key_rotate(request: HttpRequest, org_id, key_id) -> HttpResponse:
     return render_screen(request, "keys/key_rotate.html", context, status=status)
 
 
+@support_visible("Duplicate an API key")
 @login_required
 @require_POST
 def key_duplicate(request: HttpRequest, org_id, key_id) -> HttpResponse:
@@ -379,6 +386,7 @@ def key_duplicate(request: HttpRequest, org_id, key_id) -> HttpResponse:
     return _show_once(request, organization, issued, heading=f"Copy of “{key.name}” created")
 
 
+@support_visible("Add an authorization to an API key")
 @login_required
 @require_POST
 def key_grant(request: HttpRequest, org_id, key_id) -> HttpResponse:
@@ -398,6 +406,7 @@ def key_grant(request: HttpRequest, org_id, key_id) -> HttpResponse:
     return render_screen(request, DETAIL, _detail_context(request, organization, key, grant_form=form), status=422)
 
 
+@support_visible("Remove an authorization from an API key")
 @login_required
 @require_POST
 def key_revoke(request: HttpRequest, org_id, key_id, authorization_id) -> HttpResponse:
@@ -414,6 +423,7 @@ def key_revoke(request: HttpRequest, org_id, key_id, authorization_id) -> HttpRe
     return _back_to_key(key)
 
 
+@support_visible("Delete an API key")
 @login_required
 @require_http_methods(["GET", "POST"])
 def key_delete(request: HttpRequest, org_id, key_id) -> HttpResponse:
@@ -426,6 +436,7 @@ def key_delete(request: HttpRequest, org_id, key_id) -> HttpResponse:
     return render_screen(request, "keys/key_delete.html", context)
 
 
+@support_visible("Delete API keys")
 @login_required
 @require_POST
 def key_bulk_delete(request: HttpRequest, org_id) -> HttpResponse:

@@ -21,6 +21,7 @@ from django.utils.http import quote_etag
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
+from fleetadmin.core.support_pages import support_visible
 from fleetadmin.core.web import render_screen, typed_confirmation, wants_partial
 from fleetadmin.fleet import authz
 from fleetadmin.fleet import selectors as fleet_selectors
@@ -107,6 +108,7 @@ def _service_region(
     return render_screen(request, SERVICE, context, partial=partial, oob=oob, status=status)
 
 
+@support_visible("Auth service", actions=("support.toggle_auth_service",))
 @login_required
 @require_GET
 def service(request: HttpRequest, org_id) -> HttpResponse:
@@ -114,6 +116,7 @@ def service(request: HttpRequest, org_id) -> HttpResponse:
     return render_screen(request, SERVICE, _service_context(request, organization))
 
 
+@support_visible("Enable the auth service")
 @login_required
 @require_POST
 def service_enable(request: HttpRequest, org_id) -> HttpResponse:
@@ -123,6 +126,7 @@ def service_enable(request: HttpRequest, org_id) -> HttpResponse:
     return _service_region(request, organization, "state")
 
 
+@support_visible("Disable the auth service")
 @login_required
 @require_http_methods(["GET", "POST"])
 def service_disable(request: HttpRequest, org_id) -> HttpResponse:
@@ -150,6 +154,7 @@ def service_disable(request: HttpRequest, org_id) -> HttpResponse:
     )
 
 
+@support_visible("Upload the sign-in logo")
 @login_required
 @require_POST
 def logo_upload(request: HttpRequest, org_id) -> HttpResponse:
@@ -166,6 +171,7 @@ def logo_upload(request: HttpRequest, org_id) -> HttpResponse:
     return _service_region(request, organization, "branding", status=422, logo_form=form)
 
 
+@support_visible("Remove the sign-in logo")
 @login_required
 @require_POST
 def logo_remove(request: HttpRequest, org_id) -> HttpResponse:
@@ -175,6 +181,7 @@ def logo_remove(request: HttpRequest, org_id) -> HttpResponse:
     return _service_region(request, organization, "branding")
 
 
+@support_visible("Support email")
 @login_required
 @require_POST
 def support_email(request: HttpRequest, org_id) -> HttpResponse:
@@ -193,6 +200,7 @@ def support_email(request: HttpRequest, org_id) -> HttpResponse:
     return _service_region(request, organization, "support-email", status=422, email_form=form)
 
 
+@support_visible("Sign-in logo")
 @login_required
 @require_GET
 def logo(request: HttpRequest, org_id) -> HttpResponse:
@@ -221,6 +229,7 @@ def logo(request: HttpRequest, org_id) -> HttpResponse:
     return response
 
 
+@support_visible("Sign-in preview")
 @login_required
 @require_GET
 def signin_preview(request: HttpRequest, org_id) -> HttpResponse:
@@ -236,6 +245,7 @@ def signin_preview(request: HttpRequest, org_id) -> HttpResponse:
 # ---- OAuth applications ----------------------------------------------------------------------------
 
 
+@support_visible("OAuth applications")
 @login_required
 @require_GET
 def app_list(request: HttpRequest, org_id) -> HttpResponse:
@@ -292,6 +302,7 @@ def _show_once(
     return _no_store(response)
 
 
+@support_visible("Create an OAuth application")
 @login_required
 @require_http_methods(["GET", "POST"])
 def app_create(request: HttpRequest, org_id) -> HttpResponse:
@@ -328,6 +339,7 @@ def app_create(request: HttpRequest, org_id) -> HttpResponse:
     return render_screen(request, APP_FORM, _form_context(organization, form), partial="app-form", status=status)
 
 
+@support_visible("Check an OAuth application")
 @login_required
 @require_POST
 def app_validate(request: HttpRequest, org_id) -> HttpResponse:
@@ -352,6 +364,7 @@ def app_validate(request: HttpRequest, org_id) -> HttpResponse:
     return response
 
 
+@support_visible("OAuth application", actions=("support.rotate_oauth_secret",))
 @login_required
 @require_GET
 def app_detail(request: HttpRequest, org_id, client_id) -> HttpResponse:
@@ -367,6 +380,7 @@ def app_detail(request: HttpRequest, org_id, client_id) -> HttpResponse:
     return render_screen(request, APP_DETAIL, context)
 
 
+@support_visible("Edit an OAuth application")
 @login_required
 @require_http_methods(["GET", "POST"])
 def app_edit(request: HttpRequest, org_id, client_id) -> HttpResponse:
@@ -401,6 +415,7 @@ def app_edit(request: HttpRequest, org_id, client_id) -> HttpResponse:
     return render_screen(request, APP_FORM, context, partial="app-form", status=status)
 
 
+@support_visible("Rotate an OAuth client secret")
 @login_required
 @require_http_methods(["GET", "POST"])
 def app_rotate(request: HttpRequest, org_id, client_id) -> HttpResponse:
@@ -412,6 +427,7 @@ def app_rotate(request: HttpRequest, org_id, client_id) -> HttpResponse:
     return render_screen(request, "oauth/app_rotate.html", context)
 
 
+@support_visible("Delete an OAuth application")
 @login_required
 @require_http_methods(["GET", "POST"])
 def app_delete(request: HttpRequest, org_id, client_id) -> HttpResponse:

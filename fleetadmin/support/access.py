@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from fleetadmin import clock
 from fleetadmin.audit.context import bind_request_context, current_request_context
@@ -29,49 +29,54 @@ from fleetadmin.fleet.models import Organization, Role
 from fleetadmin.support.models import SupportGrant
 
 
-@dataclass(frozen=True)
-class SupportAgentGrant(Grant):
-    """The ``support_agent`` role, over the whole organization (it is not one of the fleet's scoped roles)."""
-
-    def covers(self, obj) -> bool:
-        return Grant(role=Role.ORGANIZATION_OPERATOR, organization_id=self.organization_id).covers(obj)
-
-
 def support_identity(user) -> ActorIdentity:
     """How the audit log names a support engineer: actor type ``support``, whatever their other roles."""
     return ActorIdentity(type=ActorType.SUPPORT, id=str(user.pk), name=user.email)
 
 
 class SupportActor:
-    """A support engineer reading one organization under one grant; stands in for ``request.user``.
+    """A support engineer reading one organization under one grant: the actor of that organization's pages.
 
-    Every attribute it does not define (``pk``, ``email``, ``is_authenticated``,
-    ``is_support``, ``has_perm`` ...) is the real user's, so templates, decorators and
-    the messages framework keep working. Its grants vanish the instant the grant ends
-    or expires, even in the middle of a request.
+    ``SupportAccessMiddleware`` sets it as ``request.user`` for the request, because the
+    customer's views take their actor from there; support views pass it explicitly. It is
+    not a proxy: it answers what those pages, their decorators (``login_required``) and the
+    portal's middleware ask of a signed-in user, from the real user, and nothing else, so
+    any other attribute is an ``AttributeError`` rather than the real user's (with the
+    user's memberships, staff flags and permissions). Its grants vanish the instant the grant
+    ends or expires, even in the middle of a request.
     """
 
     is_support_grant = True
+    is_authenticated = True
+    is_anonymous = False
 
     def __init__(self, user, grant: SupportGrant):
-        self.__dict__["_user"] = user
-        self.__dict__["grant"] = grant
-
-    def __getattr__(self, name: str):
-        return getattr(self.__dict__["_user"], name)
-
-    def __setattr__(self, name: str, value) -> None:
-        setattr(self.__dict__["_user"], name, value)
+        self.user = user
+        self.grant = grant
 
     def __str__(self) -> str:
-        return str(self._user)
+        return str(self.user)
 
     def __repr__(self) -> str:
-        return f"<SupportActor {self._user.email} grant={self.grant.pk}>"
+        return f"<SupportActor {self.user.email} grant={self.grant.pk}>"
 
     @property
-    def user(self):
-        return self._user
+    def pk(self):
+        return self.user.pk
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+    @property
+    def is_support(self) -> bool:
+        """Still support staff: the sidebar links back to the console."""
+        return self.user.is_support
+
+    def is_verified(self) -> bool:
+        """Signed in with a second factor in this session (set on the user by django-otp's middleware)."""
+        verified = getattr(self.user, "is_verified", None)
+        return bool(verified and verified())
 
     @property
     def ticket(self) -> str:
@@ -83,11 +88,11 @@ class SupportActor:
         organization_id = self.grant.organization_id
         return [
             Grant(role=Role.ORGANIZATION_OPERATOR, organization_id=organization_id),
-            SupportAgentGrant(role=SUPPORT_AGENT, organization_id=organization_id),
+            Grant(role=SUPPORT_AGENT, organization_id=organization_id),
         ]
 
     def audit_identity(self) -> ActorIdentity:
-        return support_identity(self._user)
+        return support_identity(self.user)
 
 
 class SupportActionActor:

@@ -12,6 +12,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
@@ -22,12 +23,13 @@ from fleetadmin import clock
 from fleetadmin.audit.models import ActorType, AuditEvent
 from fleetadmin.audit.selectors import EVENT_LIST_FIELDS
 from fleetadmin.billing.models import BillingService, Invoice
-from fleetadmin.fleet.models import Location, Machine, Membership, Organization
+from fleetadmin.fleet.models import Location, Machine, Membership, Organization, Role
 from fleetadmin.keys import rules as key_rules
 from fleetadmin.keys.models import ApiKey
 from fleetadmin.oauth import rules as oauth_rules
 from fleetadmin.oauth.models import OAuthApplication
 from fleetadmin.support.models import SupportGrant
+from fleetadmin.support.payloads import AccessEnded, AccessOpened, AccessViewed, grant_of
 
 NAME_LIMIT = 20
 MEMBER_LIMIT = 20
@@ -248,8 +250,6 @@ def searchable_kinds() -> list[str]:
 
 def owner_emails(organization: Organization, *, limit: int = 5) -> list[str]:
     """Who can do what support cannot (enable billing, say): the organization's owners, first few."""
-    from fleetadmin.fleet.models import Membership, Role
-
     owners = Membership.objects.filter(organization=organization, role=Role.ORGANIZATION_OWNER, location=None)
     return list(owners.order_by("user__email").values_list("user__email", flat=True)[:limit])
 
@@ -291,31 +291,8 @@ def get_grant_on(organization: Organization, grant_id) -> SupportGrant:
 
 # ---- what the customer sees: the support access history --------------------------------------------
 
-# Customer pages by URL name, as the "what they viewed" list names them.
-PAGE_LABELS = {
-    "fleet:organization": "Overview",
-    "fleet:activity": "Overview (activity)",
-    "keys:list": "API keys",
-    "keys:detail": "API key",
-    "audit:log": "Audit log",
-    "audit:event": "Audit event",
-    "audit:export": "Audit log export",
-    "oauth:service": "Auth service",
-    "oauth:preview": "Sign-in preview",
-    "oauth:apps": "OAuth applications",
-    "oauth:app_detail": "OAuth application",
-    "billing:service": "Billing",
-    "billing:invoices": "Invoices",
-    "billing:invoice": "Invoice",
-    "support_access:list": "Support access",
-    "support:grant": "Support actions",
-}
 SESSIONS_PER_PAGE = 20
 SESSION_EVENT_LIMIT = 2000
-
-
-def page_label(view_name: str) -> str:
-    return PAGE_LABELS.get(view_name, view_name or "page")
 
 
 @dataclass
@@ -338,21 +315,21 @@ class AccessSession:
     views: dict[str, ViewedPage] = field(default_factory=dict)
     actions: list[AuditEvent] = field(default_factory=list)
 
+    @cached_property
+    def opening(self) -> AccessOpened:
+        return AccessOpened.from_payload(self.opened.changes)
+
     @property
     def grant_id(self) -> str:
-        return (self.opened.changes.get("after") or {}).get("grant", "")
+        return self.opening.grant
 
     @property
     def reason(self) -> str:
-        return (self.opened.changes.get("after") or {}).get("reason", "")
+        return self.opening.reason
 
     @property
     def expires_at(self) -> datetime | None:
-        raw = (self.opened.changes.get("after") or {}).get("expires_at")
-        try:
-            return datetime.fromisoformat(raw) if raw else None
-        except ValueError:
-            return None
+        return self.opening.expires_at
 
     @property
     def viewed(self) -> list[ViewedPage]:
@@ -374,11 +351,6 @@ class SessionPage:
     now: datetime | None = None
 
 
-def _grant_of(event: AuditEvent) -> str:
-    changes = event.changes or {}
-    return (changes.get("after") or {}).get("grant") or (changes.get("before") or {}).get("grant") or ""
-
-
 def access_sessions(organization: Organization, *, before: int | None = None) -> SessionPage:
     """Support sessions of the organization, newest first, in pages of opens (keyset on the event id).
 
@@ -386,7 +358,7 @@ def access_sessions(organization: Organization, *, before: int | None = None) ->
     events (audit_org_action), the support staff's events since the oldest of them
     (audit_org_actor), and the ends recorded since then by anyone (audit_org_action).
     """
-    opens_qs = AuditEvent.objects.filter(organization=organization, action="support.access.open")
+    opens_qs = AuditEvent.objects.filter(organization=organization, action=AccessOpened.ACTION)
     if before is not None:
         opens_qs = opens_qs.filter(id__lt=before)
     opens = list(opens_qs.only(*EVENT_LIST_FIELDS).order_by("-id")[: SESSIONS_PER_PAGE + 1])
@@ -412,37 +384,37 @@ def access_sessions(organization: Organization, *, before: int | None = None) ->
     # belong to the latest session the same engineer opened for the same ticket before them.
     current: dict[tuple[str, str], AccessSession | None] = defaultdict(lambda: None)
     for event in events:
-        if event.action == "support.access.open":
+        if event.action == AccessOpened.ACTION:
             current[(event.actor_id, event.ticket)] = sessions.get(event.id)
             continue
-        session = by_grant.get(_grant_of(event)) or current[(event.actor_id, event.ticket)]
+        session = by_grant.get(grant_of(event.changes)) or current[(event.actor_id, event.ticket)]
         if session is None:
             continue
-        if event.action == "support.access.view":
-            after = event.changes.get("after") or {}
-            path = after.get("path", "")
+        if event.action == AccessViewed.ACTION:
+            viewed = AccessViewed.from_payload(event.changes)
+            path = viewed.path
             seen = session.views.get(path)
             if seen is None:
                 session.views[path] = ViewedPage(
-                    page=after.get("page", ""),
+                    page=viewed.page,
                     path=path,
                     count=1,
                     first=event.created_at,
                     last=event.created_at,
-                    object_id=after.get("object_id", ""),
+                    object_id=viewed.object_id,
                     link=path if path.startswith(customer_prefix) else "",
                 )
             else:
                 seen.count += 1
                 seen.last = event.created_at
-        elif event.action == "support.access.end":
+        elif event.action == AccessEnded.ACTION:
             session.ended = event
         else:
             session.actions.append(event)
-    for end in AuditEvent.objects.filter(
-        organization=organization, action="support.access.end", id__gte=oldest
-    ).exclude(actor_type=ActorType.SUPPORT):
-        session = by_grant.get(_grant_of(end))
+    for end in AuditEvent.objects.filter(organization=organization, action=AccessEnded.ACTION, id__gte=oldest).exclude(
+        actor_type=ActorType.SUPPORT
+    ):
+        session = by_grant.get(AccessEnded.from_payload(end.changes).grant)
         if session is not None and session.ended is None:
             session.ended = end
     return SessionPage(

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 
 from fleetadmin import audit, clock
 from fleetadmin.audit.models import AuditEvent
@@ -25,11 +26,12 @@ from fleetadmin.billing.services import billing_service_update
 from fleetadmin.core.links import absolute_url, portal_base_url
 from fleetadmin.core.mail import Mail, send_after_commit
 from fleetadmin.fleet import authz
-from fleetadmin.fleet.models import Organization
+from fleetadmin.fleet.models import Membership, Organization, Role
 from fleetadmin.keys.services import api_key_delete
 from fleetadmin.oauth.services import auth_service_disable, auth_service_enable, oauth_app_rotate_secret
 from fleetadmin.support.access import SupportActor, acting_for
 from fleetadmin.support.models import SupportGrant
+from fleetadmin.support.payloads import AccessEnded, AccessOpened, AccessViewed
 
 logger = logging.getLogger(__name__)
 
@@ -116,10 +118,10 @@ def support_grant_open(
     )
     audit.record(
         actor=SupportActor(actor, grant),
-        action="support.access.open",
+        action=AccessOpened.ACTION,
         organization=organization,
         target=grant,
-        changes={"after": {"grant": str(grant.pk), "reason": reason, "expires_at": grant.expires_at.isoformat()}},
+        changes=AccessOpened(grant=str(grant.pk), reason=reason, expires_at=grant.expires_at).to_payload(),
         ticket=ticket,
     )
     _mail_owners_access_opened(grant, base_url or portal_base_url())
@@ -128,10 +130,6 @@ def support_grant_open(
 
 def _mail_owners_access_opened(grant: SupportGrant, base_url: str) -> None:
     """Tell the organization's owners, after the commit, who opened access, for which ticket and until when."""
-    from django.urls import reverse
-
-    from fleetadmin.fleet.models import Membership, Role
-
     owners = Membership.objects.filter(
         organization=grant.organization, role=Role.ORGANIZATION_OWNER, location=None
     ).values_list("user__email", flat=True)
@@ -177,13 +175,10 @@ def support_grant_end(*, actor, grant: SupportGrant) -> SupportGrant:
     grant.save(update_fields=["ended_at"])
     audit.record(
         actor=recorded_as,
-        action="support.access.end",
+        action=AccessEnded.ACTION,
         organization=grant.organization,
         target=grant,
-        changes={
-            "before": {"grant": str(grant.pk), "ended_at": None},
-            "after": {"grant": str(grant.pk), "ended_at": now.isoformat()},
-        },
+        changes=AccessEnded(grant=str(grant.pk), ended_at=now).to_payload(),
         ticket=grant.ticket,
     )
     return grant
@@ -212,18 +207,14 @@ def support_page_view_record(
         first_this_minute = True
     if not first_this_minute:
         return None
-    after = {"grant": str(grant.pk), "page": page, "path": path[:300]}
-    if object_id:
-        after["object_id"] = object_id[:64]
-    if query:
-        after["query"] = query[:200]
+    viewed = AccessViewed.of(grant=str(grant.pk), page=page, path=path, object_id=object_id, query=query)
     try:
         with transaction.atomic():
             return audit.record(
                 actor=actor,
-                action="support.access.view",
+                action=AccessViewed.ACTION,
                 organization=grant.organization,
-                changes={"after": after},
+                changes=viewed.to_payload(),
                 ticket=grant.ticket,
             )
     except Exception:

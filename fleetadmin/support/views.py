@@ -28,6 +28,7 @@ from fleetadmin import clock
 from fleetadmin.billing.address import format_address
 from fleetadmin.billing.services import clean_address
 from fleetadmin.core.links import portal_base_url
+from fleetadmin.core.support_pages import support_visible
 from fleetadmin.core.web import render_screen
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.models import Organization
@@ -215,7 +216,7 @@ def grant_detail(request: HttpRequest, grant: SupportGrant, actor: SupportActor)
         billing={"service": _billing_service(organization)},
         owner_emails=selectors.owner_emails(organization),
     )
-    _record_view(request, actor, selectors.page_label("support:grant"))
+    _record_view(request, actor, "Support actions")
     return render_screen(request, "support/grant.html", context)
 
 
@@ -364,6 +365,7 @@ def _customer_organization(request: HttpRequest, org_id) -> Organization:
     return organization
 
 
+@support_visible("Support access")
 @login_required
 @require_GET
 def access_log(request: HttpRequest, org_id) -> HttpResponse:
@@ -384,6 +386,7 @@ def access_log(request: HttpRequest, org_id) -> HttpResponse:
     return render_screen(request, "support/access_log.html", context)
 
 
+@support_visible("End support access")
 @login_required
 @require_POST
 def access_end(request: HttpRequest, org_id, grant_id) -> HttpResponse:

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 import pytest
 
 from fleetadmin.audit.models import AuditEvent
+from fleetadmin.billing.services import billing_service_enable, customer_attach, invoice_create
 from fleetadmin.core.actors import SYSTEM
+from fleetadmin.oauth.services import auth_service_enable, oauth_app_create
 from fleetadmin.support import services
-from tests.factories import UserFactory
+from tests.factories import OrganizationFactory, UserFactory
 from tests.keys.factories import issue
 
 ADDRESS = "123 Main St, Springfield, IL, 62704"
@@ -72,14 +74,9 @@ class Customer:
 def customer(fleet, clock) -> Customer:
     issued = issue(fleet.owner, fleet.org, name="deploy-bot")
     result = Customer(key=issued.key, key_value=issued.value)
-    from fleetadmin.oauth.services import auth_service_enable, oauth_app_create
-
     client = oauth_app_create(actor=SYSTEM, organization=fleet.org, **OAUTH_APP)
     auth_service_enable(actor=SYSTEM, organization=fleet.org)
     result.app, result.client_secret = client.app, client.client_secret
-    from fleetadmin.billing.services import billing_service_enable, customer_attach, invoice_create
-    from tests.factories import OrganizationFactory
-
     billing_service_enable(actor=SYSTEM, organization=fleet.org, address=ADDRESS)
     billed = OrganizationFactory(name="Initech")
     customer_attach(actor=SYSTEM, billing_organization=fleet.org, customer_id=billed.pk)

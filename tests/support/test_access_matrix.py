@@ -13,6 +13,7 @@ from django.urls import reverse
 from fleetadmin.audit.models import AuditEvent
 from fleetadmin.fleet.models import Location
 from fleetadmin.keys.models import ApiKey
+from fleetadmin.oauth.models import AuthService, OAuthApplication
 from tests.factories import OrganizationFactory
 from tests.support.conftest import CLIENT_SECRET_PREFIX, KEY_VALUE_PREFIX
 
@@ -43,7 +44,7 @@ WRITE_LABELS = [
 
 def customer_pages(fleet, customer) -> dict[str, str]:
     org = fleet.org.pk
-    pages = {
+    return {
         "overview": reverse("fleet:organization", args=[org]),
         "activity": reverse("fleet:activity", args=[org]),
         "keys": reverse("keys:list", args=[org]),
@@ -51,24 +52,18 @@ def customer_pages(fleet, customer) -> dict[str, str]:
         "audit_log": reverse("audit:log", args=[org]),
         "audit_event": reverse("audit:event", args=[org, AuditEvent.objects.filter(organization=org).first().pk]),
         "support_access": reverse("support_access:list", args=[org]),
+        "auth_service": reverse("oauth:service", args=[org]),
+        "oauth_apps": reverse("oauth:apps", args=[org]),
+        "oauth_app": reverse("oauth:app_detail", args=[org, customer.app.pk]),
+        "signin_preview": reverse("oauth:preview", args=[org]),
+        "billing": reverse("billing:service", args=[org]),
+        "invoices": reverse("billing:invoices", args=[org]),
+        "invoice": reverse("billing:invoice", args=[org, customer.invoice.pk]),
     }
-    pages.update(
-        auth_service=reverse("oauth:service", args=[org]),
-        oauth_apps=reverse("oauth:apps", args=[org]),
-        oauth_app=reverse("oauth:app_detail", args=[org, customer.app.pk]),
-        signin_preview=reverse("oauth:preview", args=[org]),
-    )
-    pages.update(
-        billing=reverse("billing:service", args=[org]),
-        invoices=reverse("billing:invoices", args=[org]),
-        invoice=reverse("billing:invoice", args=[org, customer.invoice.pk]),
-    )
-    return pages
 
 
 PAGES = ["overview", "activity", "keys", "key_detail", "audit_log", "audit_event", "support_access"]
-PAGES += ["auth_service", "oauth_apps", "oauth_app", "signin_preview"]
-PAGES += ["billing", "invoices", "invoice"]
+PAGES += ["auth_service", "oauth_apps", "oauth_app", "signin_preview", "billing", "invoices", "invoice"]
 
 
 def post_forms(content: str) -> list[str]:
@@ -146,7 +141,7 @@ def test_the_sidebar_shows_the_support_link_only_to_support_staff(fleet, custome
 
 def write_attempts(fleet, customer) -> dict[str, tuple[str, dict]]:
     org = fleet.org.pk
-    attempts = {
+    return {
         "location_create": (reverse("fleet:location_create", args=[org]), {"name": "Annex", "parent": ""}),
         "location_rename": (reverse("fleet:location_rename", args=[org, fleet.warehouse.pk]), {"name": "W2"}),
         "key_create": (
@@ -161,22 +156,16 @@ def write_attempts(fleet, customer) -> dict[str, tuple[str, dict]]:
             reverse("support_access:end", args=[org, "00000000-0000-4000-8000-000000000000"]),
             {},
         ),
+        "oauth_disable": (reverse("oauth:disable", args=[org]), {"confirm": "disable"}),
+        "oauth_rotate": (reverse("oauth:app_rotate", args=[org, customer.app.pk]), {"confirm": "rotate"}),
+        "oauth_delete": (reverse("oauth:app_delete", args=[org, customer.app.pk]), {"confirm": "delete"}),
+        "billing_update": (reverse("billing:update", args=[org]), {"address": "1 New St, Austin, TX, 78701"}),
+        "billing_disable": (reverse("billing:disable", args=[org]), {"confirm": "disable"}),
     }
-    attempts.update(
-        oauth_disable=(reverse("oauth:disable", args=[org]), {"confirm": "disable"}),
-        oauth_rotate=(reverse("oauth:app_rotate", args=[org, customer.app.pk]), {"confirm": "rotate"}),
-        oauth_delete=(reverse("oauth:app_delete", args=[org, customer.app.pk]), {"confirm": "delete"}),
-    )
-    attempts.update(
-        billing_update=(reverse("billing:update", args=[org]), {"address": "1 New St, Austin, TX, 78701"}),
-        billing_disable=(reverse("billing:disable", args=[org]), {"confirm": "disable"}),
-    )
-    return attempts
 
 
 WRITES = ["location_create", "location_rename", "key_create", "key_rotate", "key_delete", "key_rename"]
-WRITES += ["audit_verify", "support_access_end"]
-WRITES += ["oauth_disable", "oauth_rotate", "oauth_delete"]
+WRITES += ["audit_verify", "support_access_end", "oauth_disable", "oauth_rotate", "oauth_delete"]
 WRITES += ["billing_update", "billing_disable"]
 
 
@@ -193,8 +182,6 @@ def test_support_cannot_write_on_the_customers_pages(fleet, customer, support, o
     assert AuditEvent.objects.count() == before
     assert set(ApiKey.objects.values_list("pk", "name", "deleted_at", "replaced_by")) == keys_before
     assert set(Location.objects.values_list("pk", "name")) == locations_before
-    from fleetadmin.oauth.models import AuthService, OAuthApplication
-
     assert AuthService.objects.get(organization=fleet.org).enabled
     assert OAuthApplication.objects.get(pk=customer.app.pk).secret_hash == customer.app.secret_hash
 

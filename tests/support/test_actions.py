@@ -6,9 +6,14 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from fleetadmin.audit.models import ActorType, AuditEvent
+from fleetadmin.billing.models import BillingService
 from fleetadmin.fleet import authz
+from fleetadmin.fleet.models import Role
+from fleetadmin.fleet.services import membership_grant
 from fleetadmin.keys.auth import AuthenticationFailed, authenticate_key
 from fleetadmin.keys.models import ApiKey
+from fleetadmin.oauth.models import AuthService, OAuthApplication
+from fleetadmin.oauth.services import client_secret_matches
 from fleetadmin.support import services
 from fleetadmin.support.access import SupportActionActor, SupportActor
 from tests.factories import OrganizationFactory
@@ -110,9 +115,6 @@ def test_a_key_of_another_organization_cannot_be_deleted(fleet, support, grant, 
 
 def test_rotating_a_client_secret_shows_no_secret(fleet, customer, support, grant, client_for):
     client = client_for(support)
-    from fleetadmin.oauth.models import OAuthApplication
-    from fleetadmin.oauth.services import client_secret_matches
-
     url = reverse("support:rotate_oauth_secret", args=[grant.pk, customer.app.pk])
     confirm = client.get(url)
     assert confirm.status_code == 200 and "Rotate the client secret of “Fleet dashboard”?" in confirm.content.decode()
@@ -137,8 +139,6 @@ def test_the_secret_returned_by_the_service_is_not_returned_by_the_support_servi
 def test_disabling_and_enabling_the_auth_service(fleet, customer, support, grant, client_for):
     client = client_for(support)
     url = f"/support/grants/{grant.pk}/actions/auth-service/"
-    from fleetadmin.oauth.models import AuthService
-
     confirm = client.get(url)
     assert "Disable the auth service of Acme Robotics?" in confirm.content.decode()
     before = last_id()
@@ -171,8 +171,6 @@ def test_updating_the_billing_address_asks_to_confirm_then_records_one_event(
 ):
     client = client_for(support)
     url = f"/support/grants/{grant.pk}/actions/billing-address/"
-    from fleetadmin.billing.models import BillingService
-
     form = client.get(url)
     assert form.status_code == 200 and '<label for="id_address">New billing address</label>' in form.content.decode()
     before = last_id()
@@ -244,6 +242,31 @@ def test_support_actions_are_permissions_of_fleet_authz(fleet, customer, support
         services.support_api_key_delete(actor=actor, key=customer.key)
 
 
+def test_the_support_agent_role_covers_its_whole_organization_and_nothing_else(fleet, support, grant):
+    """An authz rule (ORGANIZATION_WIDE_ROLES), not a Grant subclass: locations and machines included."""
+    agent = authz.Grant(role=authz.SUPPORT_AGENT, organization_id=fleet.org.pk)
+    assert all(
+        agent.covers(obj) for obj in (fleet.org, fleet.hq, fleet.line_a, fleet.warehouse, fleet.arm, fleet.forklift)
+    )
+    assert not agent.covers(OrganizationFactory(name="Elsewhere"))
+    grants = SupportActor(support, grant).fleet_grants()
+    assert {(type(g), g.role) for g in grants} == {
+        (authz.Grant, authz.SUPPORT_AGENT),
+        (authz.Grant, "organization_operator"),
+    }
+
+
+def test_the_support_actor_is_not_a_proxy_of_the_user(fleet, support, grant):
+    """It answers what a signed-in page asks, from the user; the user's other attributes are not reachable."""
+    actor = SupportActor(support, grant)
+    assert (actor.pk, actor.email, actor.is_authenticated, actor.is_support) == (support.pk, support.email, True, True)
+    for name in ("memberships", "is_staff", "has_perm", "password", "_fleet_grants"):
+        with pytest.raises(AttributeError):
+            getattr(actor, name)
+    actor.note = "kept on the actor"
+    assert not hasattr(support, "note")
+
+
 def test_a_grant_acts_only_in_its_own_organization(fleet, support, open_grant):
     elsewhere = open_grant(support, OrganizationFactory(name="Elsewhere"))
     key = issue(fleet.owner, fleet.org, name="not-yours").key
@@ -256,9 +279,6 @@ def test_a_grant_acts_only_in_its_own_organization(fleet, support, open_grant):
 
 
 def test_support_cannot_change_memberships(fleet, support, grant):
-    from fleetadmin.fleet.models import Role
-    from fleetadmin.fleet.services import membership_grant
-
     with pytest.raises(PermissionDenied):
         membership_grant(
             actor=SupportActor(support, grant), user=support, organization=fleet.org, role=Role.ORGANIZATION_OWNER

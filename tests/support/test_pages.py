@@ -15,20 +15,17 @@ FIELD = re.compile(r"<(input|textarea|select)\b([^>]*)>", re.I)
 
 
 def support_pages(fleet, customer, grant) -> list[str]:
-    pages = [
+    return [
         reverse("support:console"),
         reverse("support:open", args=[fleet.outsider.memberships.get().organization_id]),
         reverse("support:grant", args=[grant.pk]),
         reverse("support:delete_key", args=[grant.pk]),
         reverse("support:delete_key", args=[grant.pk]) + f"?key={customer.key.pk}",
         reverse("support_access:list", args=[fleet.org.pk]),
-    ]
-    pages += [
         reverse("support:rotate_oauth_secret", args=[grant.pk, customer.app.pk]),
         reverse("support:auth_service", args=[grant.pk]),
+        reverse("support:billing_address", args=[grant.pk]),
     ]
-    pages.append(reverse("support:billing_address", args=[grant.pk]))
-    return pages
 
 
 def unlabelled_fields(content: str) -> list[str]:
