@@ -14,8 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from fleetadmin.audit.models import AuditEvent
-from fleetadmin.audit.selectors import EVENT_LIST_FIELDS
+from fleetadmin.audit.query import AuditFilters
+from fleetadmin.audit.timeline import Timeline, object_timeline, timeline
 from fleetadmin.billing.models import (
     BillingService,
     BrandLogo,
@@ -25,30 +25,13 @@ from fleetadmin.billing.models import (
     Invoice,
     InvoiceStatus,
 )
+from fleetadmin.billing.templatetags.billing_tags import billing_event
 from fleetadmin.fleet import authz
 from fleetadmin.fleet import selectors as fleet_selectors
 from fleetadmin.fleet.models import Organization
 
 PAGE_SIZE = 50
 RECENT_INVOICES = 8
-BILLING_ACTIONS = (
-    "billing.service.enable",
-    "billing.service.update",
-    "billing.service.disable",
-    "billing.customer.attach",
-    "billing.customer.detach",
-    "billing.customer.invite",
-    "billing.customer.invitation_decline",
-    "billing.customer.invitation_declined",  # the name before 2026-12
-    "billing.customer.invitation_cancel",
-    "billing.invitation.receive",
-    "billing.invitation.accept",
-    "billing.invitation.decline",
-    "billing.invitation.cancel",
-    "billing.invoice.create",
-    "billing.invoice.pay",
-    "billing.invoice.void",
-)
 
 
 def get_billing_service(organization: Organization) -> BillingService:
@@ -178,22 +161,21 @@ def invoice_page(
     return InvoicePage(invoices=rows, next_before=rows[-1].number if more else None)
 
 
-def billing_history(organization: Organization, *, limit: int = 10) -> QuerySet[AuditEvent]:
-    """The newest billing events of the organization (uses the audit_org_action index)."""
-    return (
-        AuditEvent.objects.filter(organization=organization, action__in=BILLING_ACTIONS)
-        .only(*EVENT_LIST_FIELDS)
-        .order_by("-id")[:limit]
+def billing_timeline(actor, organization: Organization) -> Timeline:
+    """The newest billing events of the organization (every action under ``billing.``: the service, its
+    customers, invitations both ways, invoices), and the audit log filtered to them."""
+    return timeline(
+        organization,
+        AuditFilters(action="billing."),
+        links=authz.can(actor, "audit.view_log", organization),
+        describe=billing_event,
     )
 
 
-def invoice_history(invoice: Invoice, *, limit: int = 20) -> QuerySet[AuditEvent]:
-    return (
-        AuditEvent.objects.filter(
-            organization_id=invoice.billing_organization_id, target_type="billing.invoice", target_id=str(invoice.pk)
-        )
-        .only(*EVENT_LIST_FIELDS)
-        .order_by("-id")[:limit]
+def invoice_timeline(actor, organization: Organization, invoice: Invoice) -> Timeline:
+    """The invoice's own events (in the log of the organization that issued it), told as billing sentences."""
+    return object_timeline(
+        organization, invoice, links=authz.can(actor, "audit.view_log", organization), describe=billing_event
     )
 
 
