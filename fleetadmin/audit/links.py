@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from urllib.parse import urlencode
+from uuid import UUID
 
 from django.urls import reverse
 
@@ -16,7 +17,9 @@ def log_url(organization, filters: AuditFilters | None = None, **fields) -> str:
     the log page itself pushes and redirects to, so a link and the page's own URL never differ.
     """
     if filters is None:
-        filters = AuditFilters(**fields)
+        filters = AuditFilters(
+            **{name: str(value) if isinstance(value, UUID) else value for name, value in fields.items()}
+        )
     elif fields:
         raise TypeError("log_url takes filters or filter fields, not both")
     path = reverse("audit:log", args=[getattr(organization, "pk", organization)])
