@@ -12,7 +12,6 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from fleetadmin.audit.context import RequestContext, bind_request_context
-from fleetadmin.audit.links import log_url
 from fleetadmin.audit.models import AuditEvent
 from fleetadmin.audit.timeline import Timeline, TimelineEntry, describe_action
 from fleetadmin.billing import services as billing
@@ -56,49 +55,37 @@ def history(fleet, clock):
         return AuditEvent.objects.get(organization=fleet.org, action=action, target_id=str(target.pk))
 
     invoice_event = event("billing.invoice.create", invoice)
+    log = reverse("audit:log", args=[org])
+
+    def screen(url, event, query="", label=describe_action, show_target=False):
+        # (url, the event it must show, its label, names the target?, the "Full history" link, spelled out)
+        return url, event, label, show_target, f"{log}?q={query}" if query else log
+
     return {
-        # page: (url, the event it must show, its label, names the target?, the "Full history" link)
-        "key": (
+        "key": screen(
             reverse("keys:detail", args=[org, key.pk]),
             event("keys.api_key.create", key),
-            describe_action,
-            False,
-            log_url(org, target_type="keys.apikey", target_id=str(key.pk)),
+            f"type%3Akeys.apikey+target%3A{key.pk}",
         ),
-        "oauth_app": (
+        "oauth_app": screen(
             reverse("oauth:app_detail", args=[org, app.pk]),
             event("oauth.oauth_app.create", app),
-            describe_action,
-            False,
-            log_url(org, target_type="oauth.oauthapplication", target_id=str(app.pk)),
+            f"type%3Aoauth.oauthapplication+target%3A{app.pk}",
         ),
-        "auth_service": (
+        "auth_service": screen(
             reverse("oauth:service", args=[org]),
             AuditEvent.objects.get(organization=fleet.org, action="oauth.auth_service.enable"),
-            describe_action,
-            False,
-            log_url(org, target_type="oauth.authservice"),
+            "type%3Aoauth.authservice",
         ),
-        "billing": (
-            reverse("billing:service", args=[org]),
-            invoice_event,
-            billing_event,
-            False,
-            log_url(org, action="billing."),
-        ),
-        "invoice": (
+        "billing": screen(reverse("billing:service", args=[org]), invoice_event, "action%3Abilling.", billing_event),
+        "invoice": screen(
             reverse("billing:invoice", args=[org, invoice.pk]),
             invoice_event,
+            f"type%3Abilling.invoice+target%3A{invoice.pk}",
             billing_event,
-            False,
-            log_url(org, target_type="billing.invoice", target_id=str(invoice.pk)),
         ),
-        "overview": (
-            reverse("fleet:organization", args=[org]),
-            event("keys.api_key.create", other_key),
-            describe_action,
-            True,
-            reverse("audit:log", args=[org]),
+        "overview": screen(
+            reverse("fleet:organization", args=[org]), event("keys.api_key.create", other_key), show_target=True
         ),
         "_other_key": other_key,
     }
