@@ -32,6 +32,26 @@ from fleetadmin.fleet.models import Organization
 
 PAGE_SIZE = 50
 RECENT_INVOICES = 8
+# Every action the billing services record (all under "billing."): the billing page's history lists them
+# through the (organization, action, id) index; its "Full history" link says the same as "action:billing.".
+BILLING_ACTIONS = (
+    "billing.service.enable",
+    "billing.service.update",
+    "billing.service.disable",
+    "billing.customer.attach",
+    "billing.customer.detach",
+    "billing.customer.invite",
+    "billing.customer.invitation_decline",
+    "billing.customer.invitation_declined",  # the name before 2026-12
+    "billing.customer.invitation_cancel",
+    "billing.invitation.receive",
+    "billing.invitation.accept",
+    "billing.invitation.decline",
+    "billing.invitation.cancel",
+    "billing.invoice.create",
+    "billing.invoice.pay",
+    "billing.invoice.void",
+)
 
 
 def get_billing_service(organization: Organization) -> BillingService:
@@ -169,6 +189,7 @@ def billing_timeline(actor, organization: Organization) -> Timeline:
         AuditFilters(action="billing."),
         links=authz.can(actor, "audit.view_log", organization),
         describe=billing_event,
+        actions=BILLING_ACTIONS,
     )
 
 

@@ -65,11 +65,10 @@ def app_timeline(actor, organization: Organization, app: OAuthApplication) -> Ti
     return object_timeline(organization, app, links=authz.can(actor, "audit.view_log", organization))
 
 
-def service_timeline(actor, organization: Organization) -> Timeline:
-    """Recent changes to the auth service and its branding: the events whose target is the organization's
-    one auth service (enable, disable, logo, support email), and the audit log filtered to them."""
-    return timeline(
-        organization,
-        AuditFilters(target_type=target_type_of(AuthService)),
-        links=authz.can(actor, "audit.view_log", organization),
-    )
+def service_timeline(actor, organization: Organization, service: AuthService) -> Timeline:
+    """Recent changes to the auth service and its branding (enable, disable, logo, support email: the events
+    whose target is the organization's one auth service), and the audit log filtered to them."""
+    links = authz.can(actor, "audit.view_log", organization)
+    if service.pk is None:  # never configured: nothing recorded yet
+        return timeline(organization, AuditFilters(target_type=target_type_of(service)), links=links)
+    return object_timeline(organization, service, links=links)

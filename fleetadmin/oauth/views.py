@@ -90,7 +90,7 @@ def _service_context(request: HttpRequest, organization: Organization, **forms: 
         "app_count": selectors.visible_apps(request.user, organization).count(),
         "logo_form": forms.get("logo_form") or LogoForm(),
         "email_form": forms.get("email_form") or SupportEmailForm(initial={"support_email": service.support_email}),
-        "history": selectors.service_timeline(request.user, organization),
+        "history": selectors.service_timeline(request.user, organization, service),
         "logo_url": request.build_absolute_uri(reverse("oauth:logo", args=[organization.pk])),
     }
 

@@ -15,10 +15,12 @@ from fleetadmin.audit.context import RequestContext, bind_request_context
 from fleetadmin.audit.models import AuditEvent
 from fleetadmin.audit.timeline import Timeline, TimelineEntry, describe_action
 from fleetadmin.billing import services as billing
+from fleetadmin.billing.selectors import BILLING_ACTIONS
 from fleetadmin.billing.templatetags.billing_tags import billing_event
 from fleetadmin.core.actors import SYSTEM
 from fleetadmin.keys import services as keys
 from fleetadmin.oauth import services as oauth
+from fleetadmin.oauth.models import AuthService
 from tests.billing.conftest import SEED_ADDRESS
 from tests.factories import OrganizationFactory
 from tests.keys.factories import issue
@@ -75,7 +77,7 @@ def history(fleet, clock):
         "auth_service": screen(
             reverse("oauth:service", args=[org]),
             AuditEvent.objects.get(organization=fleet.org, action="oauth.auth_service.enable"),
-            "type%3Aoauth.authservice",
+            f"type%3Aoauth.authservice+target%3A{AuthService.objects.get(organization=fleet.org).pk}",
         ),
         "billing": screen(reverse("billing:service", args=[org]), invoice_event, "action%3Abilling.", billing_event),
         "invoice": screen(
@@ -188,3 +190,20 @@ def test_the_timeline_costs_one_query_whatever_the_history(fleet, client_for, cl
     with django_assert_max_num_queries(len(few)):
         content = client.get(url).content.decode()
     assert content.count('data-testid="timeline-event"') == 10  # the newest ten; the rest behind "Full history"
+
+
+def test_the_billing_history_and_its_full_history_list_the_same_events(fleet, history, client_for):
+    client = client_for(fleet.owner)
+    url, *_, full = history["billing"]
+    page = client.get(url).content.decode()
+    log = client.get(full).content.decode()
+    events = rf"/orgs/{fleet.org.pk}/audit/events/(\d+)/"
+    billing_ids = list(
+        AuditEvent.objects.filter(organization=fleet.org, action__startswith="billing.").values_list("id", flat=True)
+    )
+    assert billing_ids and set(BILLING_ACTIONS) >= set(
+        AuditEvent.objects.filter(id__in=billing_ids).values_list("action", flat=True)
+    )
+    shown = [int(n) for n in re.findall(events, "".join(ITEM.findall(page)))]
+    assert shown == sorted(billing_ids, reverse=True)[:10]
+    assert {int(n) for n in re.findall(events, log)} == set(billing_ids)
