@@ -88,6 +88,11 @@ class AuditEvent(models.Model):
         return self.action.rsplit(".", 1)[-1]
 
 
+def target_type_of(target: models.Model) -> str:
+    """How an event names the kind of its target: the model's label, ``keys.apikey``."""
+    return f"{target._meta.app_label}.{target._meta.model_name}"
+
+
 def organization_model() -> type[models.Model]:
     """``fleet.Organization``, reached through the relation declared above rather than an import:
     ``fleet`` writes to the audit log, so the audit app must not import ``fleet``."""

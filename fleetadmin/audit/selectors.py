@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 from django.http import Http404
 
 from fleetadmin.audit.models import AuditEvent, ChainVerification
@@ -33,20 +32,6 @@ EVENT_LIST_FIELDS = (
     "request_id",
     "changes",
 )
-
-
-# Looks, not changes: kept in the audit log, left out of the overview's Activity panel.
-ACTIVITY_EXCLUDED_ACTIONS = ("support.access.view",)
-
-
-def recent_events_for_organization(organization, *, limit: int = 10) -> QuerySet[AuditEvent]:
-    """The newest changes of an organization (uses the audit_org_newest index); page views stay in the log."""
-    return (
-        AuditEvent.objects.filter(organization=organization)
-        .exclude(action__in=ACTIVITY_EXCLUDED_ACTIONS)
-        .only(*EVENT_LIST_FIELDS)
-        .order_by("-id")[:limit]
-    )
 
 
 @dataclass
@@ -98,15 +83,6 @@ def events_of_request(event: AuditEvent, *, limit: int = 50) -> list[AuditEvent]
         .exclude(pk=event.pk)
         .only(*EVENT_LIST_FIELDS)
         .order_by("id")[:limit]
-    )
-
-
-def object_history(organization_id, target_type: str, target_id, *, limit: int = 50) -> list[AuditEvent]:
-    """An object's own events, newest first (uses the audit_org_target index)."""
-    return list(
-        AuditEvent.objects.filter(organization_id=organization_id, target_type=target_type, target_id=str(target_id))
-        .only(*EVENT_LIST_FIELDS)
-        .order_by("-id")[:limit]
     )
 
 

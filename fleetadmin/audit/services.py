@@ -7,7 +7,7 @@ from django.db import connection, models, transaction
 from fleetadmin import clock
 from fleetadmin.audit.context import current_request_context
 from fleetadmin.audit.hashing import event_hash
-from fleetadmin.audit.models import AuditEvent, organization_model
+from fleetadmin.audit.models import AuditEvent, organization_model, target_type_of
 
 # Actors live in the kernel; these names stay importable from here for code written before it existed.
 from fleetadmin.core.actors import SYSTEM, Actor, ActorIdentity  # noqa: F401
@@ -29,10 +29,6 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """The before/after of the fields that changed."""
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     return {"before": {k: before.get(k) for k in changed}, "after": {k: after.get(k) for k in changed}}
-
-
-def _target_type(target: models.Model) -> str:
-    return f"{target._meta.app_label}.{target._meta.model_name}"
 
 
 NULL_ORGANIZATION_LOCK = 0x66_6C_65_65_74  # PostgreSQL advisory lock for the chain of events with no organization
@@ -96,7 +92,7 @@ def record(
         actor_id=identity.id[:64],
         actor_name=identity.name[:255],
         action=action,
-        target_type=_target_type(target) if target is not None else "",
+        target_type=target_type_of(target) if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
         target_name=str(target)[:255] if target is not None else "",
         changes=redact(changes or {}),

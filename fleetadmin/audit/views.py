@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import date
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,6 +14,7 @@ from fleetadmin.audit import selectors
 from fleetadmin.audit.diffs import diff_rows, references
 from fleetadmin.audit.export import FORMATS, audit_log_export
 from fleetadmin.audit.integrity import WEB_VERIFY_LIMIT, run_chain_verification
+from fleetadmin.audit.links import log_url
 from fleetadmin.audit.models import ActorType
 from fleetadmin.audit.query import AuditFilters, QueryError, parse_query
 from fleetadmin.core.support_pages import support_visible
@@ -67,7 +67,7 @@ def audit_log(request: HttpRequest, org_id) -> HttpResponse:
     page = selectors.event_page(organization, filters if not error else AuditFilters(), before=before)
     if error:
         page.events, page.next_before = [], None
-    canonical = f"{request.path}?{urlencode({'q': filters.to_query()})}" if filters.active else request.path
+    canonical = log_url(organization, filters)
     if before is not None:
         canonical += f"{'&' if filters.active else '?'}before={before}"
     if (

@@ -14,8 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from fleetadmin.audit.models import AuditEvent
-from fleetadmin.audit.selectors import EVENT_LIST_FIELDS
+from fleetadmin.audit.query import AuditFilters
+from fleetadmin.audit.timeline import Timeline, object_timeline, timeline
 from fleetadmin.billing.models import (
     BillingService,
     BrandLogo,
@@ -25,12 +25,15 @@ from fleetadmin.billing.models import (
     Invoice,
     InvoiceStatus,
 )
+from fleetadmin.billing.templatetags.billing_tags import billing_event
 from fleetadmin.fleet import authz
 from fleetadmin.fleet import selectors as fleet_selectors
 from fleetadmin.fleet.models import Organization
 
 PAGE_SIZE = 50
 RECENT_INVOICES = 8
+# Every action the billing services record (all under "billing."): the billing page's history lists them
+# through the (organization, action, id) index; its "Full history" link says the same as "action:billing.".
 BILLING_ACTIONS = (
     "billing.service.enable",
     "billing.service.update",
@@ -178,22 +181,22 @@ def invoice_page(
     return InvoicePage(invoices=rows, next_before=rows[-1].number if more else None)
 
 
-def billing_history(organization: Organization, *, limit: int = 10) -> QuerySet[AuditEvent]:
-    """The newest billing events of the organization (uses the audit_org_action index)."""
-    return (
-        AuditEvent.objects.filter(organization=organization, action__in=BILLING_ACTIONS)
-        .only(*EVENT_LIST_FIELDS)
-        .order_by("-id")[:limit]
+def billing_timeline(actor, organization: Organization) -> Timeline:
+    """The newest billing events of the organization (every action under ``billing.``: the service, its
+    customers, invitations both ways, invoices), and the audit log filtered to them."""
+    return timeline(
+        organization,
+        AuditFilters(action="billing."),
+        links=authz.can(actor, "audit.view_log", organization),
+        describe=billing_event,
+        actions=BILLING_ACTIONS,
     )
 
 
-def invoice_history(invoice: Invoice, *, limit: int = 20) -> QuerySet[AuditEvent]:
-    return (
-        AuditEvent.objects.filter(
-            organization_id=invoice.billing_organization_id, target_type="billing.invoice", target_id=str(invoice.pk)
-        )
-        .only(*EVENT_LIST_FIELDS)
-        .order_by("-id")[:limit]
+def invoice_timeline(actor, organization: Organization, invoice: Invoice) -> Timeline:
+    """The invoice's own events (in the log of the organization that issued it), told as billing sentences."""
+    return object_timeline(
+        organization, invoice, links=authz.can(actor, "audit.view_log", organization), describe=billing_event
     )
 
 

@@ -112,7 +112,7 @@ def _service_context(request: HttpRequest, organization: Organization, **forms: 
         "can_manage": authz.can(user, "billing.manage", organization),
         **_customer_list(organization),
         "recent_invoices": selectors.invoice_page(user, organization, size=selectors.RECENT_INVOICES).invoices,
-        "history": list(selectors.billing_history(organization)),
+        "history": selectors.billing_timeline(user, organization),
         "attach_form": forms.get("attach_form") or AttachCustomerForm(),
         "invitations_sent": selectors.invitations_sent(organization)
         if authz.can(user, "billing.manage", organization)
@@ -416,7 +416,7 @@ def invoice_detail(request: HttpRequest, org_id, invoice_id) -> HttpResponse:
         "nav_section": "billing",
         "invoice": invoice,
         "can_manage": authz.can(request.user, "billing.manage", organization),
-        "history": list(selectors.invoice_history(invoice)),
+        "history": selectors.invoice_timeline(request.user, organization, invoice),
         "customer_view_url": reverse("billing_dashboard:invoice", args=[organization.pk, invoice.pk]),
     }
     return render_screen(request, INVOICE_DETAIL, context)

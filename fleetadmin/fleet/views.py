@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh, retarget
 
-from fleetadmin.audit.selectors import recent_events_for_organization
+from fleetadmin.audit.timeline import organization_timeline
 from fleetadmin.core.support_pages import support_hidden, support_visible
 from fleetadmin.core.web import render_screen, wants_partial
 from fleetadmin.fleet import authz, selectors, services
@@ -176,7 +176,7 @@ def _overview_context(request: HttpRequest, organization: Organization, **forms:
         "parent_options": parent_options,
         "machine_location_options": machine_location_options,
         "can_view_log": can_view_log,
-        "activity": list(recent_events_for_organization(organization)) if can_view_log else [],
+        "activity": organization_timeline(organization) if can_view_log else None,
         "highlight": forms.get("highlight"),
         "nav_section": "overview",
     }
@@ -274,7 +274,7 @@ PICKER_BLANKS = {"fleet.add_location": "— Top level —", "fleet.manage_member
 def organization_activity(request: HttpRequest, org_id) -> HttpResponse:
     organization = selectors.get_organization_for(request.user, org_id)
     authz.require(request.user, "audit.view_log", organization)
-    context = {"organization": organization, "activity": list(recent_events_for_organization(organization))}
+    context = {"organization": organization, "activity": organization_timeline(organization)}
     return render_screen(request, OVERVIEW, context, partial="activity")
 
 

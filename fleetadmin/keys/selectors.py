@@ -13,7 +13,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from fleetadmin import clock
-from fleetadmin.audit.models import AuditEvent
+from fleetadmin.audit.timeline import Timeline, object_timeline
 from fleetadmin.fleet import authz
 from fleetadmin.fleet import selectors as fleet_selectors
 from fleetadmin.fleet.models import Organization
@@ -133,11 +133,9 @@ def predecessors_of(keys: list[ApiKey]) -> dict:
     return {key.replaced_by_id: key for key in older}
 
 
-def key_history(key: ApiKey, *, limit: int = 50) -> QuerySet[AuditEvent]:
-    """The key's own audit events, newest first, including the rotation that replaced it."""
-    return AuditEvent.objects.filter(
-        organization_id=key.organization_id, target_type="keys.apikey", target_id=str(key.pk)
-    ).order_by("-id")[:limit]
+def key_timeline(actor, organization: Organization, key: ApiKey) -> Timeline:
+    """The key's own newest events (its rotation included), and the audit log filtered to the key."""
+    return object_timeline(organization, key, links=authz.can(actor, "audit.view_log", organization))
 
 
 STATUS_CHOICES = KeyStatus.choices

@@ -303,7 +303,7 @@ def _detail_context(request, organization, key, **extra) -> dict[str, Any]:
         "in_grace": key.in_grace(now),
         "replaces": selectors.predecessors_of([key]).get(key.pk),
         "authorizations": list(key.authorizations.all()),
-        "history": list(selectors.key_history(key)),
+        "history": selectors.key_timeline(user, organization, key),
         "can_manage": can_manage,
         "usable": can_manage and key.replaced_by_id is None,
         "read_only_text": _read_only_text(user, organization, "view this key but not rename, rotate or delete it"),

@@ -8,19 +8,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 
-from fleetadmin.audit.models import AuditEvent
-from fleetadmin.audit.selectors import EVENT_LIST_FIELDS
+from fleetadmin.audit.models import target_type_of
+from fleetadmin.audit.query import AuditFilters
+from fleetadmin.audit.timeline import Timeline, object_timeline, timeline
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.models import Organization
 from fleetadmin.oauth.models import AuthService, OAuthApplication
-
-SERVICE_ACTIONS = (
-    "oauth.auth_service.enable",
-    "oauth.auth_service.disable",
-    "oauth.logo.set",
-    "oauth.logo.remove",
-    "oauth.support_email.set",
-)
 
 
 def get_auth_service(organization: Organization) -> AuthService:
@@ -67,21 +60,15 @@ def get_app_for(actor, organization: Organization, client_id) -> OAuthApplicatio
     return app
 
 
-def app_history(app: OAuthApplication, *, limit: int = 50) -> QuerySet[AuditEvent]:
-    """The application's own audit events, newest first (uses the audit_org_target index)."""
-    return (
-        AuditEvent.objects.filter(
-            organization_id=app.organization_id, target_type="oauth.oauthapplication", target_id=str(app.pk)
-        )
-        .only(*EVENT_LIST_FIELDS)
-        .order_by("-id")[:limit]
-    )
+def app_timeline(actor, organization: Organization, app: OAuthApplication) -> Timeline:
+    """The application's own newest events, and the audit log filtered to it."""
+    return object_timeline(organization, app, links=authz.can(actor, "audit.view_log", organization))
 
 
-def service_history(organization: Organization, *, limit: int = 10) -> QuerySet[AuditEvent]:
-    """Recent changes to the auth service and its branding (uses the audit_org_action index)."""
-    return (
-        AuditEvent.objects.filter(organization=organization, action__in=SERVICE_ACTIONS)
-        .only(*EVENT_LIST_FIELDS)
-        .order_by("-id")[:limit]
-    )
+def service_timeline(actor, organization: Organization, service: AuthService) -> Timeline:
+    """Recent changes to the auth service and its branding (enable, disable, logo, support email: the events
+    whose target is the organization's one auth service), and the audit log filtered to them."""
+    links = authz.can(actor, "audit.view_log", organization)
+    if service.pk is None:  # never configured: nothing recorded yet
+        return timeline(organization, AuditFilters(target_type=target_type_of(service)), links=links)
+    return object_timeline(organization, service, links=links)

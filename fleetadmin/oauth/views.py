@@ -91,7 +91,7 @@ def _service_context(request: HttpRequest, organization: Organization, **forms: 
         "app_count": selectors.visible_apps(request.user, organization).count(),
         "logo_form": forms.get("logo_form") or LogoForm(),
         "email_form": forms.get("email_form") or SupportEmailForm(initial={"support_email": service.support_email}),
-        "history": list(selectors.service_history(organization)),
+        "history": selectors.service_timeline(request.user, organization, service),
         "logo_url": request.build_absolute_uri(reverse("oauth:logo", args=[organization.pk])),
     }
 
@@ -374,7 +374,7 @@ def app_detail(request: HttpRequest, org_id, client_id) -> HttpResponse:
         "nav_section": "auth",
         "app": app,
         "warnings": validation.grant_warnings(app.enabled_grants),
-        "history": list(selectors.app_history(app)),
+        "history": selectors.app_timeline(request.user, organization, app),
         "can_manage": authz.can(request.user, "oauth.manage", organization),
     }
     return render_screen(request, APP_DETAIL, context)

@@ -153,7 +153,7 @@ def test_every_field_is_shown(fleet, audit_clock, client_for):
     for fact in expected:
         assert fact in text, fact
     content = response.content.decode()
-    assert f'href="{log_url(fleet.org)}?q=request:req-detail-0001"' in content
+    assert f'href="{log_url(fleet.org)}?q=request%3Areq-detail-0001"' in content  # the canonical query
     assert f'<time datetime="{T0.isoformat()}">' in content
 
 

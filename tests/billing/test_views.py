@@ -264,7 +264,7 @@ def test_owner_writes_work_with_one_audit_event(world, client_for, case, htmx):
         assert (
             "Prospect LLC" not in content
             and str(world.prospect.pk) in content
-            and 'id="billing-history" class="card" aria-labelledby="billing-history-heading" hx-swap-oob="true"'
+            and 'id="billing-history" class="card history" aria-labelledby="billing-history-heading" hx-swap-oob="true"'
             in content
         )
     elif htmx:

@@ -231,7 +231,7 @@ def test_owner_writes_with_htmx_return_the_refreshed_panel_and_activity(fleet, c
     content = response.content.decode()
     assert content.lstrip().startswith('<section id="fleet-panel"')
     assert (
-        '<section id="activity" class="card activity" aria-labelledby="activity-heading" hx-swap-oob="true">' in content
+        '<section id="activity" class="card history" aria-labelledby="activity-heading" hx-swap-oob="true"' in content
     )
     assert 'id="messages" class="messages" aria-live="polite" hx-swap-oob="true"' in content
     assert_effect(fleet, case)

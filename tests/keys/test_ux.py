@@ -6,6 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from fleetadmin.audit.links import log_url
 from fleetadmin.audit.models import AuditEvent
 from fleetadmin.keys import services
 from fleetadmin.keys.services import GRACE_PERIODS
@@ -151,7 +152,8 @@ def test_the_list_shows_deleted_keys_when_asked(fleet, client_for, clock):
     response = client.get(url("list", fleet.org), {"status": "deleted"})
     content = response.content.decode()
     assert str(gone.pk) in content and "Deleted" in text_of(response)
-    assert f"{reverse('audit:log', args=[fleet.org.pk])}?q={gone.pk}" in content  # its history, not a 404
+    history = log_url(fleet.org, target_type="keys.apikey", target_id=gone.pk)
+    assert f'href="{history}"' in content and f"target%3A{gone.pk}" in history  # its history, not a 404
     assert f'value="{gone.pk}"' not in content  # nothing to select for deletion
     assert '<option value="deleted" selected>Deleted</option>' in content
 

@@ -1,5 +1,7 @@
 from django import template
 
+from fleetadmin.audit import links
+
 register = template.Library()
 
 PAST_TENSE = {
@@ -36,6 +38,12 @@ def action_label(action: str) -> str:
         return action
     obj, verb = parts[-2], parts[-1]
     return f"{PAST_TENSE.get(verb, verb)} {obj.replace('_', ' ')}"
+
+
+@register.simple_tag
+def log_url(organization, **filters) -> str:
+    """``{% log_url organization.pk ticket=grant.ticket %}``: the audit log filtered (audit.links.log_url)."""
+    return links.log_url(organization, **filters)
 
 
 @register.filter
