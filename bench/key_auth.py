@@ -7,7 +7,8 @@ the same run, interleaved (A B C D, A B C D, ...):
 - a signed-in session (200): the baseline a real request pays, a session row and a user row;
 - an API key with a wrong value (401): key lookup, HMAC, the failure throttle's cache reads and write;
 - a valid API key (200): parse, checksum, key lookup, HMAC-SHA256, constant-time compare, its
-  authorizations, and the failure throttle's cache reads;
+  authorizations (one query for the key and its authorizations together; no cache call);
+- ``GET /healthz`` (200): the framework's floor through the same middleware, touching nothing;
 - and, outside HTTP, the two round trips a request is made of: one cache read (with Redis, one
   round trip to it) and one ``SELECT 1``, so the added milliseconds can be read in round trips.
 
@@ -20,9 +21,14 @@ Run it with the cache production uses, e.g. CACHE_URL=redis://127.0.0.1:6379/5: 
 trips are part of every key request, and the in-process default cache would hide them. The added
 milliseconds are quoted next to each ratio.
 
+Then, unless ``--no-http``, the same over HTTP against gunicorn with the README's production options
+(2 workers, ``DEBUG=0``) on 127.0.0.1: one client, keep-alive, the cases interleaved in rounds, so the
+issue's budget "whoami with a key <= 2x /healthz" is read in the same run, with the added milliseconds.
+
     CACHE_URL=redis://127.0.0.1:6379/5 .venv/bin/python bench/key_auth.py [--sqlite] [--keep] [--requests 2000]
 """
 
+import _django
 from _django import cache_label, database_label, interleaved, parser, setup, teardown
 
 DB = "fleetadmin_bench_key_auth"
@@ -52,10 +58,52 @@ def count_calls(fn, cache, connection) -> tuple[int, int]:
     return len(queries), len(calls)
 
 
+def over_http(header: str, sessionid: str, *, rounds: int, per_round: int) -> None:
+    """The same requests against gunicorn (2 workers, DEBUG=0): one keep-alive client, interleaved rounds."""
+    import os
+
+    import requests
+
+    port = _django.free_port()
+    server = _django.start_gunicorn(port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        anonymous, session = requests.Session(), requests.Session()
+        session.cookies.set("sessionid", sessionid)
+
+        def call(client, path, status, **headers):
+            def request():
+                response = client.get(base + path, headers=headers, timeout=30)
+                assert response.status_code == status, (path, response.status_code, response.content[:200])
+
+            return request
+
+        cases = {
+            "GET /healthz (200)": call(anonymous, "/healthz", 200),
+            "GET /api/v1/whoami, no credentials (401)": call(anonymous, "/api/v1/whoami", 401),
+            "GET /api/v1/whoami, session, signed in (200)": call(session, "/api/v1/whoami", 200),
+            "GET /api/v1/whoami, API key, valid (200)": call(anonymous, "/api/v1/whoami", 200, Authorization=header),
+        }
+        load = os.getloadavg()
+        results = interleaved(cases, rounds=rounds, repeat=per_round, warmup=50)
+        print(f"\n## Over HTTP: gunicorn {' '.join(_django.PRODUCTION_GUNICORN)}, DEBUG=0, 1 client, keep-alive")
+        print(f"requests: {per_round * rounds} of each, interleaved in {rounds} rounds; load average before "
+              f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after {os.getloadavg()[0]:.2f}")  # fmt: skip
+        for label, timing in results.items():
+            print(f"{label:<47} median {timing['median_ms']:7.3f} ms  p95 {timing['p95_ms']:7.3f} ms")
+        key = results["GET /api/v1/whoami, API key, valid (200)"]["median_ms"]
+        for label in ("GET /healthz (200)", "GET /api/v1/whoami, session, signed in (200)"):
+            base_ms = results[label]["median_ms"]
+            print(f"valid API key vs {label:<44} {key / base_ms:5.2f}x  ({key - base_ms:+.3f} ms per request)")
+    finally:
+        _django.stop(server)
+
+
 def main() -> None:
     p = parser(__doc__)
     p.add_argument("--requests", type=int, default=2000, help="of each kind, over all rounds")
     p.add_argument("--rounds", type=int, default=10)
+    p.add_argument("--no-http", action="store_true", help="skip the part against gunicorn")
     args = p.parse_args()
     url = setup(args, DB)
     try:
@@ -101,11 +149,16 @@ def main() -> None:
 
             return request
 
+        def healthz():
+            response = anonymous.get("/healthz")
+            assert response.status_code == 200, response.status_code
+
         cases = {
             "GET /api/v1/whoami, no credentials (401)": call(anonymous, 401),
             "GET /api/v1/whoami, session, signed in (200)": call(session, 200),
             "GET /api/v1/whoami, API key, wrong value (401)": call(anonymous, 401, HTTP_AUTHORIZATION=wrong),
             "GET /api/v1/whoami, API key, valid (200)": call(anonymous, 200, HTTP_AUTHORIZATION=header),
+            "GET /healthz (200)": healthz,
             "one cache read (no HTTP)": cache_read,
             "one SELECT 1 (no HTTP)": select_one,
         }
@@ -121,12 +174,18 @@ def main() -> None:
                 f"{label:<47} median {median:7.3f} ms  p95 {p95:7.3f} ms  {queries} queries, {cache_calls} cache calls"
             )
         key = results["GET /api/v1/whoami, API key, valid (200)"]["median_ms"]
-        for baseline in ("session, signed in (200)", "no credentials (401)"):
-            base = results[f"GET /api/v1/whoami, {baseline}"]["median_ms"]
+        for baseline, label in (
+            ("session, signed in (200)", "GET /api/v1/whoami, session, signed in (200)"),
+            ("no credentials (401)", "GET /api/v1/whoami, no credentials (401)"),
+            ("/healthz", "GET /healthz (200)"),
+        ):
+            base = results[label]["median_ms"]
             print(f"valid API key vs {baseline:<26} {key / base:5.2f}x  ({key - base:+.3f} ms per request)")
         round_trip = results["one cache read (no HTTP)"]["median_ms"]
         query = results["one SELECT 1 (no HTTP)"]["median_ms"]
         print(f"one cache round trip {round_trip:.3f} ms, one database round trip {query:.3f} ms (medians)")
+        if not args.no_http:
+            over_http(header, _django.session_cookie(user), rounds=args.rounds, per_round=per_round)
     finally:
         teardown(args, DB)
 

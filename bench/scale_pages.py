@@ -195,8 +195,17 @@ SKIP: list[str] = []  # --skip: labels (substrings) of pages not to measure
 
 def pages(org) -> list[tuple[str, str, str]]:
     """(label, who, path) for every page measured."""
+    from fleetadmin.fleet.models import Location
+
     base = f"/orgs/{org.pk}"
-    return [page for page in _pages(base) if not any(skip in page[0] for skip in SKIP)]
+    # The lazily expanded tree: the fullest location's page, its machines as the htmx expansion answers them.
+    fullest = Location.objects.filter(organization=org).order_by("-machine_count", "id").first()
+    tree = [
+        ("overview search (owner)", "owner", f"{base}/?q=arm"),
+        ("location page (owner)", "owner", f"{base}/locations/{fullest.pk}/"),
+        ("location expansion, htmx (owner)", "owner_htmx", f"{base}/locations/{fullest.pk}/"),
+    ]
+    return [page for page in [*_pages(base), *tree] if not any(skip in page[0] for skip in SKIP)]
 
 
 def _pages(base: str) -> list[tuple[str, str, str]]:
@@ -227,6 +236,8 @@ def clients(org) -> dict[str, object]:
         client = Client()
         client.force_login(User.objects.get(email=email))
         result[who] = client
+    result["owner_htmx"] = Client(HTTP_HX_REQUEST="true")
+    result["owner_htmx"].force_login(User.objects.get(email=OWNER))
     result["key"] = Client(HTTP_AUTHORIZATION=api_key_for(org))
     result["anonymous"] = Client()
     return result
@@ -236,7 +247,9 @@ def measure_in_process(orgs: dict[int, object], rounds: int, give_up: float) -> 
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    print(f"\n## In process (test client, DEBUG=0, {connection.vendor}), median of {rounds} interleaved rounds\n")
+    load = os.getloadavg()
+    print(f"\n## In process (test client, DEBUG=0, {connection.vendor}), median of {rounds} interleaved rounds")
+    print(f"load average at the start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2 cores)\n")
     # Wall time includes the database's work; CPU time is this process's only (steadier on a busy machine).
     print("| machines | page | ms | × healthz | CPU ms | queries | HTML KB |")
     print("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
@@ -391,6 +404,7 @@ def measure_load(url: str, org, size: int, concurrency: list[int], seconds: floa
         "key": {},
         "anonymous": {},
     }
+    cookies["owner_htmx"] = cookies["owner"]
     key_header = {"Authorization": api_key_for(org)}
     connections.close_all()
     port = free_port()
@@ -401,7 +415,7 @@ def measure_load(url: str, org, size: int, concurrency: list[int], seconds: floa
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     try:
         for label, actor, path in [("/healthz", "anonymous", "/healthz"), *pages(org)]:
-            headers = key_header if actor == "key" else {}
+            headers = key_header if actor == "key" else {"HX-Request": "true"} if actor == "owner_htmx" else {}
             for n in concurrency:
                 r = hammer(base, path, headers, cookies[actor], n, seconds)
                 print(

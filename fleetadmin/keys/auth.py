@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+import weakref
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from fleetadmin import clock
 from fleetadmin.audit.models import ActorType
@@ -114,22 +116,85 @@ def parse_authorization_header(header: str) -> tuple[uuid.UUID, str]:
     return parsed_id, value
 
 
+class _KeyQuery:
+    """The key and its authorizations in one statement: ``keys_apikey LEFT JOIN keys_apikeyauthorization``.
+
+    Authentication runs on every API request, and compiling the same queryset through the ORM each time
+    cost more CPU than the query's round trip (a profile of GET /api/v1/whoami: ~0.6 ms of SQL compilation
+    against a 0.2 ms round trip, idle). So the statement is built once per database connection from the
+    models' own metadata (columns, table names) and its rows are turned into model instances with the
+    same converters the ORM applies. Each connection (one per thread) gets its own, as the converters are
+    the connection's. The LEFT JOIN answers a key without authorizations in the same query.
+    """
+
+    def __init__(self, connection):
+        quote = connection.ops.quote_name
+        self.key_fields = ApiKey._meta.concrete_fields
+        self.authorization_fields = ApiKeyAuthorization._meta.concrete_fields
+        key_table, authorization_table = ApiKey._meta.db_table, ApiKeyAuthorization._meta.db_table
+        columns = [f"k.{quote(f.column)}" for f in self.key_fields]
+        columns += [f"a.{quote(f.column)}" for f in self.authorization_fields]
+        authorization_pk = quote(ApiKeyAuthorization._meta.pk.column)
+        self.sql = (
+            f"SELECT {', '.join(columns)} FROM {quote(key_table)} k "  # noqa: S608 (model names only)
+            f"LEFT JOIN {quote(authorization_table)} a ON a.{quote(ApiKeyAuthorization.key.field.column)} = "
+            f"k.{quote(ApiKey._meta.pk.column)} WHERE k.{quote(ApiKey._meta.pk.column)} = %s "
+            f"ORDER BY a.{authorization_pk}"
+        )
+        self.converters = [self._converters(connection, f, "k") for f in self.key_fields]
+        self.converters += [self._converters(connection, f, "a") for f in self.authorization_fields]
+        self.key_attnames = [f.attname for f in self.key_fields]
+        self.authorization_attnames = [f.attname for f in self.authorization_fields]
+
+    @staticmethod
+    def _converters(connection, field, alias):
+        column = field.get_col(alias)
+        found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        return [(converter, column) for converter in found]
+
+    def load(self, connection, key_id: uuid.UUID) -> tuple[ApiKey | None, list[ApiKeyAuthorization]]:
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, [ApiKey._meta.pk.get_db_prep_value(key_id, connection)])
+            rows = cursor.fetchall()
+        if not rows:
+            return None, []
+        split = len(self.key_fields)
+        converted = [self._convert(connection, row) for row in rows]
+        key = ApiKey.from_db(connection.alias, self.key_attnames, converted[0][:split])
+        authorizations = []
+        for values in converted:
+            if values[split] is None:  # the LEFT JOIN's row for a key without authorizations
+                continue
+            authorization = ApiKeyAuthorization.from_db(connection.alias, self.authorization_attnames, values[split:])
+            authorization.key = key
+            authorizations.append(authorization)
+        return key, authorizations
+
+    def _convert(self, connection, row) -> list:
+        values = list(row)
+        for i, converters in enumerate(self.converters):
+            for converter, column in converters:
+                values[i] = converter(values[i], column, connection)
+        return values
+
+
+_key_queries: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # connection -> _KeyQuery
+
+
 def _load_key(key_id: uuid.UUID) -> tuple[ApiKey | None, list[ApiKeyAuthorization]]:
-    """The key and its authorizations in one query (the authorizations with their key joined)."""
-    authorizations = list(ApiKeyAuthorization.objects.filter(key_id=key_id).select_related("key").order_by("id"))
-    if not authorizations:  # an unknown id, or a key without authorizations: a second, rare query
-        return ApiKey.objects.filter(pk=key_id).first(), []
-    key = authorizations[0].key
-    for authorization in authorizations:
-        authorization.key = key
-    return key, authorizations
+    """The key (None for an unknown id) and its authorizations, in one query."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    query = _key_queries.get(connection)
+    if query is None:
+        query = _key_queries[connection] = _KeyQuery(connection)
+    return query.load(connection, key_id)
 
 
 def authenticate_key(key_id: uuid.UUID, value: str) -> ApiKeyPrincipal:
     """Resolve a key id and value to a principal, or raise AuthenticationFailed saying why not.
 
-    One query for a valid key (key and authorizations together), plus an UPDATE of last_used_at at most
-    once a minute.
+    One query (key and authorizations together, whatever the outcome after the checksum), plus an UPDATE
+    of last_used_at at most once a minute.
     """
     if not tokens.is_well_formed(value, KEY_PREFIX):
         raise AuthenticationFailed(

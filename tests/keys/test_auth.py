@@ -13,7 +13,7 @@ from fleetadmin.fleet import authz
 from fleetadmin.fleet.models import Role
 from fleetadmin.keys import services, tokens
 from fleetadmin.keys.auth import ApiKeyPrincipal, AuthenticationFailed, authenticate_key
-from fleetadmin.keys.models import ApiKey
+from fleetadmin.keys.models import ApiKey, ApiKeyAuthorization
 from fleetadmin.keys.services import GRACE_PERIODS, KEY_PREFIX
 from tests.conftest import T0
 from tests.keys.factories import issue
@@ -348,6 +348,73 @@ def test_authentication_query_count(fleet, clock, django_assert_num_queries):
         principal = authenticate_key(issued.key.pk, issued.value)
     assert [a.role for a in principal.authorizations] == ["organization_owner"]
     assert principal.authorizations[0].key is principal.key
+
+
+def test_an_authenticated_api_request_makes_one_query(fleet, clock, django_assert_num_queries):
+    issued = issue(fleet.owner, fleet.hq)
+    services.api_key_authorization_add(
+        actor=fleet.owner, key=issued.key, grant=services.Grant(role=Role.ROBOT_OPERATOR, resource=fleet.forklift)
+    )
+    with django_assert_num_queries(2):  # the key with both authorizations; the last-used write
+        assert whoami(issued.key.pk, issued.value).status_code == 200
+    clock.advance(seconds=30)
+    with django_assert_num_queries(1):  # within the minute: the key with its authorizations, nothing else
+        response = whoami(issued.key.pk, issued.value)
+    assert [a["resource_id"] for a in response.json()["authorizations"]] == [str(fleet.hq.pk), str(fleet.forklift.pk)]
+
+
+@pytest.mark.parametrize("event", ["unknown", "wrong_value", "deleted", "rotated_out", "expired"])
+def test_a_refused_key_costs_one_query_too(fleet, clock, event, django_assert_num_queries):
+    issued = issue(fleet.owner, fleet.org, expires_at=T0 + timedelta(days=1))
+    key_id, value = issued.key.pk, issued.value
+    if event == "unknown":
+        key_id = uuid.uuid4()
+    elif event == "wrong_value":
+        value = a_well_formed_value()
+    elif event == "deleted":
+        services.api_key_delete(actor=fleet.owner, key=issued.key)
+    elif event == "rotated_out":
+        services.api_key_rotate(actor=fleet.owner, key=issued.key, grace=GRACE_PERIODS["none"])
+    else:
+        clock.advance(days=2)
+    with django_assert_num_queries(1), pytest.raises(AuthenticationFailed) as refused:
+        authenticate_key(key_id, value)
+    codes = {"unknown": "unknown_key", "wrong_value": "wrong_value", "deleted": "deleted_key"}
+    assert refused.value.code == {**codes, "rotated_out": "rotated_out_key", "expired": "expired_key"}[event]
+
+
+def test_a_key_whose_last_authorization_was_removed_loads_in_one_query_with_none(
+    fleet, clock, django_assert_num_queries
+):
+    issued = issue(fleet.owner, fleet.hq, fleet.forklift)
+    for authorization in list(issued.key.authorizations.all()):
+        ApiKeyAuthorization.objects.filter(pk=authorization.pk).delete()  # the service keeps one; rows can still go
+    with django_assert_num_queries(2):  # the key (no authorizations); the last-used write
+        principal = authenticate_key(issued.key.pk, issued.value)
+    assert principal.authorizations == [] and principal.fleet_grants() == []
+    assert not authz.can(principal, "fleet.view", fleet.org)
+
+
+def test_the_loaded_key_and_authorizations_equal_what_the_orm_loads(fleet, clock):
+    """The one-statement load converts every column as the ORM does (UUIDs, aware datetimes, addresses)."""
+    issued = issue(fleet.owner, fleet.hq, name="converted", expires_at=T0 + timedelta(days=3))
+    services.api_key_authorization_add(
+        actor=fleet.owner, key=issued.key, grant=services.Grant(role=Role.ROBOT_OWNER, resource=fleet.forklift)
+    )
+    authenticate_key(issued.key.pk, issued.value)  # writes last_used_at and last_used_ip
+    principal = authenticate_key(issued.key.pk, issued.value)
+    stored = ApiKey.objects.get(pk=issued.key.pk)
+    for field in ApiKey._meta.concrete_fields:
+        loaded, expected = getattr(principal.key, field.attname), getattr(stored, field.attname)
+        assert (loaded, type(loaded)) == (expected, type(expected)), field.name
+    assert principal.key.last_used_at == T0 and principal.key.last_used_at.utcoffset() == timedelta(0)
+    assert principal.key._state.adding is False and principal.key._state.db == "default"
+    stored_authorizations = list(stored.authorizations.order_by("id"))
+    assert [a.pk for a in principal.authorizations] == [a.pk for a in stored_authorizations]
+    for loaded, expected in zip(principal.authorizations, stored_authorizations, strict=True):
+        for field in type(expected)._meta.concrete_fields:
+            assert getattr(loaded, field.attname) == getattr(expected, field.attname), field.name
+            assert type(getattr(loaded, field.attname)) is type(getattr(expected, field.attname)), field.name
 
 
 # ---- authorization through fleet.authz -------------------------------------------------------------

@@ -7,6 +7,7 @@ HTML: no page grows with the organization. This is a test, not a benchmark: benc
 the same pages.
 """
 
+import re
 import time
 
 import pytest
@@ -17,7 +18,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from fleetadmin.audit.services import SYSTEM
+from fleetadmin.fleet import views as fleet_views
 from fleetadmin.fleet.models import Location, Machine, Membership, Organization, Role
+from fleetadmin.keys import views as key_views
 from fleetadmin.keys.models import ApiKey
 from fleetadmin.keys.services import Grant, api_key_create
 from tests.factories import UserFactory
@@ -25,6 +28,7 @@ from tests.factories import UserFactory
 MACHINES, LOCATIONS, KEYS = 20_000, 500, 20_000
 MAX_HTML = 300 * 1024
 HTMX = {"HTTP_HX_REQUEST": "true"}
+PAGE = max(fleet_views.PICKER_SIZE, key_views.PICKER_SIZE)  # options per picker page
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +102,17 @@ def pages(scale):
         ("location_owner", reverse("keys:create", args=[o]) + "?scope_type=location", {}, 8),
         ("owner", reverse("keys:detail", args=[o, key.pk]), {}, 12),
         ("owner", reverse("audit:log", args=[o]), {}, 12),
+        # Members: the invite form's scope picker is a first page of locations; its search asks the picker.
+        ("owner", reverse("fleet:members", args=[o]), {}, 11),
+        ("operator", reverse("fleet:members", args=[o]), {}, 11),
+        ("owner", reverse("fleet:location_picker", args=[o]) + "?for=scope", HTMX, 6),
+        ("owner", reverse("fleet:location_picker", args=[o]) + "?for=scope&q=a", HTMX, 6),
+        ("owner", reverse("fleet:location_picker", args=[o]) + "?for=parent&q=a", HTMX, 6),
+        # The key form's pickers, reloaded on demand (htmx swaps the form): searches, and a chosen location.
+        ("owner", reverse("keys:create", args=[o]) + "?scope_type=location&location_q=a", HTMX, 8),
+        ("owner", reverse("keys:create", args=[o]) + f"?scope_type=robot&location={biggest.pk}", HTMX, 9),
+        ("owner", reverse("keys:create", args=[o]) + "?scope_type=robot&machine_q=arm", HTMX, 8),
+        ("location_owner", reverse("keys:create", args=[o]) + "?scope_type=robot&machine_q=a", HTMX, 8),
     ]
 
 
@@ -124,3 +139,30 @@ def test_a_key_authenticates_in_one_query(scale, db, django_assert_num_queries):
     assert api.get("/api/v1/whoami").status_code == 200  # writes last_used (at most once a minute)
     with django_assert_num_queries(1):
         assert api.get("/api/v1/whoami").json()["key_id"] == str(issued.key.pk)
+
+
+def options_in(response) -> list[str]:
+    return re.findall(r'<option value="([^"]*)"', response.content.decode())
+
+
+def test_the_pickers_find_any_location_or_machine_but_list_one_page(scale, db):
+    """On demand: a search reaches the last location and machine of 20,000, yet no answer lists more than a page."""
+    org = scale["org"]
+    owner = Client()
+    owner.force_login(scale["owner"])
+    last_location = Location.objects.filter(organization=org).order_by("-name", "-id").first()
+    last_machine = Machine.objects.filter(organization=org).order_by("-name", "-id").first()
+    picker = reverse("fleet:location_picker", args=[org.pk])
+    key_form = reverse("keys:create", args=[org.pk])
+
+    first_page = options_in(owner.get(picker + "?for=scope", **HTMX))
+    assert 1 + PAGE >= len(first_page) > PAGE // 2  # a blank for "whole organization", then one page
+    assert str(last_location.pk) not in first_page  # the 500th location is not on the first page...
+    found = options_in(owner.get(picker, {"for": "scope", "q": last_location.name}, **HTMX))
+    assert str(last_location.pk) in found and len(found) <= 1 + PAGE  # ...but its search finds it
+
+    machines = options_in(owner.get(key_form, {"scope_type": "robot", "machine_q": last_machine.name}, **HTMX))
+    assert str(last_machine.pk) in machines and len(machines) <= 2 * (1 + PAGE)  # location and machine pickers
+    members = owner.get(reverse("fleet:members", args=[org.pk]))
+    assert members.status_code == 200
+    assert len(options_in(members)) < 200  # roles and one page of locations, not 500 locations
