@@ -133,6 +133,81 @@ def interleaved(cases: dict, *, rounds: int = 5, repeat: int = 10, warmup: int =
     return results
 
 
+def cpu_clock():
+    """A clock of CPU nanoseconds spent on our behalf: this process's, plus, on PostgreSQL, its backend's
+    (``/proc/<pid>/schedstat``, nanoseconds on a CPU; the server runs on this machine). Unlike wall time it
+    does not grow while the work waits for a core, so it holds on a loaded machine."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return time.process_time_ns
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    path = f"/proc/{pid}/schedstat"
+
+    def clock() -> int:
+        with open(path) as stat:
+            return time.process_time_ns() + int(stat.read().split()[0])
+
+    clock.backend_pid = pid
+    return clock
+
+
+def paired_rounds(cases: dict, *, rounds: int = 12, repeat: int = 2, warmup: int = 3, seed: int = 1) -> dict:
+    """Like ``interleaved``, made for ratios that must hold on a rerun of a shared, loaded machine.
+
+    Every case is first called ``warmup`` times (the same caches and plans for all, whether the data was
+    just seeded or comes from a ``--keep`` rerun). Then, in each of ``rounds`` rounds, every case runs
+    ``repeat`` times, in an order shuffled per round (fixed ``seed``: no case always follows the same
+    one), with the garbage collector paused during each call and run between rounds, so a collection
+    lands on no timed call. Each call is timed twice: wall time, and the CPU time of this process and
+    its database backend (``cpu_clock``). Returns {"wall": {label: per-round medians in ms}, "cpu": ...};
+    ``ratio`` turns two labels' lists into the median of the per-round ratios, each taken within one
+    round (seconds apart), so load that comes and goes over the run cancels out of it."""
+    import gc
+    import random
+
+    clock = cpu_clock()
+    order = list(cases)
+    for _ in range(warmup):
+        for fn in cases.values():
+            fn()
+    rng = random.Random(seed)
+    per_round = {kind: {label: [] for label in cases} for kind in ("wall", "cpu")}
+    for _ in range(rounds):
+        rng.shuffle(order)
+        gc.collect()
+        for label in order:
+            fn, walls, cpus = cases[label], [], []
+            for _ in range(repeat):
+                gc.disable()
+                try:
+                    cpu, start = clock(), time.perf_counter()
+                    fn()
+                    walls.append((time.perf_counter() - start) * 1000)
+                    cpus.append((clock() - cpu) / 1e6)
+                finally:
+                    gc.enable()
+            per_round["wall"][label].append(statistics.median(walls))
+            per_round["cpu"][label].append(statistics.median(cpus))
+    if getattr(clock, "backend_pid", None) is not None:
+        assert cpu_clock().backend_pid == clock.backend_pid, "the database connection changed during the timing"
+    return per_round
+
+
+def ratio(slower: list[float], faster: list[float]) -> dict[str, float]:
+    """The median, and the quartiles, of slower[i] / faster[i] over paired rounds (see ``paired_rounds``)."""
+    values = sorted(s / f for s, f in zip(slower, faster, strict=True))
+    quartiles = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
+    return {"median": statistics.median(values), "q1": quartiles[0], "q3": quartiles[2], "n": len(values)}
+
+
+def load_average() -> str:
+    """The 1-, 5- and 15-minute load averages, to quote next to any figure from a shared machine."""
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
 def database_label(url: str) -> str:
     return url.split("@")[-1] if "@" in url else url
 

@@ -7,9 +7,12 @@ import json
 import re
 import tracemalloc
 
+import psycopg
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import OperationalError, connection
+from django.db.models import BigIntegerField
+from django.db.models.expressions import RawSQL
 from django.test.utils import CaptureQueriesContext
 
 from fleetadmin.audit import export, selectors
@@ -374,3 +377,70 @@ def test_the_export_view_streams_in_chunks(fleet, audit_clock, client_for, small
     assert [chunk.count(b"\n") for chunk in chunks] == [1000, 1000, 1000, 1000, 1, 1]  # ..., the trailer
     chunked = [q["sql"] for q in captured.captured_queries if "LIMIT 1000" in q["sql"].upper()]
     assert len(chunked) == len(captured.captured_queries) == 5
+
+
+# ---- the stream's database side: a failing query, a client that goes away ----------------------------
+
+
+def test_a_database_error_mid_export_ends_the_file_with_the_failure_line(
+    flushable_events, fleet, audit_clock, small_chunks, monkeypatch
+):
+    """The query fails half-way through the stream, after rows have gone out: the file ends with the
+    failure line, the error propagates (so the server cuts the response), and the connection serves on.
+    PostgreSQL: a division by zero at the middle row inside the COPY; SQLite: the chunk query interrupted."""
+    bulk_chain(fleet.org, 3000)
+    ids = sorted(AuditEvent.objects.filter(organization=fleet.org).values_list("id", flat=True))
+    interrupt = {"armed": False}
+    if connection.vendor == "postgresql":
+        monkeypatch.setattr(export, "COPY_BLOCK", 4096)
+        columns = list(export._PG_CSV_COLUMNS)
+        columns[0] = RawSQL(
+            "audit_auditevent.id / (audit_auditevent.id - %s)", [ids[1500]], output_field=BigIntegerField()
+        )
+        monkeypatch.setattr(export, "_PG_CSV_COLUMNS", columns)
+        expected = psycopg.errors.DivisionByZero
+        # The newest-first index scan, as on a real log: a sort would compute every row before sending one.
+        with connection.cursor() as cursor:
+            cursor.execute("SET enable_sort = off")
+    else:
+        connection.ensure_connection()
+        connection.connection.set_progress_handler(lambda: 1 if interrupt["armed"] else 0, 100)
+        expected = OperationalError
+    stream = export.audit_log_export(actor=SYSTEM, organization=fleet.org, filters=AuditFilters(), fmt="csv").chunks
+    received = []
+    with pytest.raises(expected):
+        for chunk in stream:
+            received.append(chunk)
+            interrupt["armed"] = len(received) >= 2  # the header, then one chunk of rows
+    interrupt["armed"] = False
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("RESET enable_sort")
+    else:
+        connection.connection.set_progress_handler(None, 0)
+    data = b"".join(received)
+    last = data.splitlines()[-1].decode()
+    failed_after = int(re.fullmatch(r"# export failed after (\d+) rows: this file is incomplete", last).group(1))
+    assert 0 < failed_after < 3000
+    assert data.count(b"\n") - 2 == failed_after  # header and failure line; bulk_chain's cells hold no line break
+    assert not verify_export(io.BytesIO(data)).ok
+    assert AuditEvent.objects.filter(organization=fleet.org, action="test.bulk.touch").count() == 3000
+
+
+def test_a_client_that_goes_away_mid_export_leaves_the_connection_usable(
+    flushable_events, fleet, audit_clock, small_chunks, monkeypatch
+):
+    """Closing the stream early (the WSGI server does when the client disconnects) stops the query,
+    and the same connection then runs the next request's queries (CONN_MAX_AGE keeps it)."""
+    bulk_chain(fleet.org, 3000)
+    monkeypatch.setattr(export, "COPY_BLOCK", 4096)
+    stream = export.audit_log_export(actor=SYSTEM, organization=fleet.org, filters=AuditFilters(), fmt="csv").chunks
+    first = [next(stream) for _ in range(3)]
+    assert sum(chunk.count(b"\n") for chunk in first) < 3000
+    stream.close()
+    assert connection.is_usable()
+    assert AuditEvent.objects.filter(organization=fleet.org, action="test.bulk.touch").count() == 3000
+    whole = b"".join(
+        export.audit_log_export(actor=SYSTEM, organization=fleet.org, filters=AuditFilters(), fmt="csv").chunks
+    )
+    assert verify_export(io.BytesIO(whole)).ok
