@@ -93,3 +93,14 @@ def test_members_and_invitations_are_cards_at_390_px(page, login, demo_ids, uniq
     page.on("dialog", lambda dialog: dialog.accept())  # hx-confirm asks before revoking
     invitation.get_by_role("button", name="Revoke").click()  # leave no pending invitation for the other tests
     invitation.wait_for(state="detached")
+
+
+def test_a_key_page_fits_390_px(page, login, demo_ids, server_clock, unique):
+    """The authorizations table scrolls inside its card; its visually-hidden header no longer widens the page."""
+    created = server_clock.manage("create_api_key", "--org-id", demo_ids["org"], "--name", unique("narrow"))
+    key_id = created.stdout.split("Key ID: ")[1].split()[0]
+    login(page, "owner@example.com")
+    page.set_viewport_size(PHONE)
+    page.goto(f"/orgs/{demo_ids['org']}/keys/{key_id}/")
+    assert page.locator("section[aria-labelledby=auth-heading] table").is_visible()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
