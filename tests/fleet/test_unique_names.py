@@ -59,18 +59,39 @@ def _twin_written_after_the_check(monkeypatch, check_name, twin):
     monkeypatch.setattr(services, check_name, check_then_race)
 
 
+# What a concurrent request writes, what the service was asked, the message, the audit action, the counter.
+RACES = {
+    "location": (
+        "_ensure_unique_location_name",
+        lambda fleet: LocationFactory(organization=fleet.org, name="DOCK 7"),
+        lambda fleet: services.location_create(actor=fleet.owner, organization=fleet.org, name="Dock 7"),
+        "A location named “Dock 7” already exists at the top level.",
+        "fleet.location.create",
+        lambda fleet: (fleet.org, "location_count", 3),
+    ),
+    "machine": (
+        "_ensure_unique_machine_name",
+        lambda fleet: MachineFactory(location=fleet.line_a, name="ARM-02"),
+        lambda fleet: services.machine_create(actor=fleet.owner, location=fleet.line_a, name="arm-02"),
+        "A machine named “arm-02” already exists in Line A.",
+        "fleet.machine.create",
+        lambda fleet: (fleet.line_a, "machine_count", 1),
+    ),
+}
+
+
 @pytest.mark.django_db
-def test_location_create_reports_a_concurrent_twin_as_the_check_does(fleet, monkeypatch):
-    _twin_written_after_the_check(
-        monkeypatch, "_ensure_unique_location_name", lambda: LocationFactory(organization=fleet.org, name="DOCK 7")
-    )
+@pytest.mark.parametrize("kind", sorted(RACES))
+def test_create_reports_a_concurrent_twin_as_the_check_does(fleet, monkeypatch, kind):
+    check_name, twin, create, message, action, counter = RACES[kind]
+    _twin_written_after_the_check(monkeypatch, check_name, lambda: twin(fleet))
     with pytest.raises(ValidationError) as excinfo:
-        services.location_create(actor=fleet.owner, organization=fleet.org, name="Dock 7")
-    assert excinfo.value.message_dict == {"name": ["A location named “Dock 7” already exists at the top level."]}
-    assert not Location.objects.filter(name="Dock 7").exists()  # (the twin went with the service's transaction)
-    assert not AuditEvent.objects.filter(action="fleet.location.create").exists()
-    fleet.org.refresh_from_db()
-    assert fleet.org.location_count == 3  # the counter was not bumped for the refused row
+        create(fleet)
+    assert excinfo.value.message_dict == {"name": [message]}
+    assert not AuditEvent.objects.filter(action=action).exists()
+    row, field, expected = counter(fleet)
+    row.refresh_from_db()
+    assert getattr(row, field) == expected  # the counter was not bumped for the refused row
 
 
 @pytest.mark.django_db
@@ -91,19 +112,6 @@ def test_a_child_location_twin_gets_the_checks_message(fleet, monkeypatch):
     with pytest.raises(ValidationError) as excinfo:
         services.location_create(actor=fleet.owner, organization=fleet.org, name="line a", parent=fleet.hq)
     assert excinfo.value.message_dict == {"name": ["A location named “line a” already exists under Headquarters."]}
-
-
-@pytest.mark.django_db
-def test_machine_create_reports_a_concurrent_twin_as_the_check_does(fleet, monkeypatch):
-    _twin_written_after_the_check(
-        monkeypatch, "_ensure_unique_machine_name", lambda: MachineFactory(location=fleet.line_a, name="ARM-02")
-    )
-    with pytest.raises(ValidationError) as excinfo:
-        services.machine_create(actor=fleet.owner, location=fleet.line_a, name="arm-02")
-    assert excinfo.value.message_dict == {"name": ["A machine named “arm-02” already exists in Line A."]}
-    assert not AuditEvent.objects.filter(action="fleet.machine.create").exists()
-    fleet.line_a.refresh_from_db()
-    assert fleet.line_a.machine_count == 1
 
 
 @pytest.mark.django_db
