@@ -7,7 +7,6 @@ import time
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -22,8 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_en
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
-from fleetadmin import audit
-from fleetadmin.accounts import sessions, two_factor
+from fleetadmin.accounts import selectors, services, sessions, two_factor
 from fleetadmin.accounts.forms import PasswordResetRequestForm, SignInForm, TwoFactorCodeForm
 from fleetadmin.core.links import absolute_url, portal_base_url
 from fleetadmin.core.mail import Mail, send_after_commit
@@ -71,7 +69,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
         request.session.pop(PENDING, None)
         messages.info(request, "Sign in again: the step between your password and your code timed out.")
         return redirect("accounts:login")
-    user = get_user_model().objects.filter(pk=pending["user_id"], is_active=True).first()
+    user = selectors.active_user(pending["user_id"])
     if user is None:
         request.session.pop(PENDING, None)
         return redirect("accounts:login")
@@ -116,13 +114,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("accounts:password_change_done")
 
     def form_valid(self, form):
-        with transaction.atomic():
-            form.save()
-            audit.record(actor=form.user, action="accounts.password.change", organization=None, target=form.user)
-            update_session_auth_hash(self.request, form.user)
-            sessions.sessions_sign_out_others(
-                actor=form.user, keep=self.request.session.session_key, reason="password_change"
-            )
+        services.password_change(actor=form.user, password=form.cleaned_data["new_password1"], request=self.request)
         return redirect(self.get_success_url())
 
 
@@ -170,7 +162,7 @@ def password_reset_link(user, base_url: str) -> str:
 
 def password_reset_request(*, email: str, base_url: str) -> None:
     """Mail a reset link to the active account with this email, if there is one; silent either way."""
-    user = get_user_model().objects.filter(email__iexact=email.strip(), is_active=True).first()
+    user = selectors.active_user_with_email(email)
     if user is None:
         return
     try:
@@ -229,10 +221,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("accounts:password_reset_complete")
 
     def form_valid(self, form):
-        with transaction.atomic():
-            user = form.save()
-            audit.record(actor=user, action="accounts.password.reset", organization=None, target=user)
-            sessions.sessions_sign_out_others(actor=user, keep=None, reason="password_reset")
+        services.password_reset(actor=form.user, password=form.cleaned_data["new_password1"])
         del self.request.session[auth_views.INTERNAL_RESET_SESSION_TOKEN]
         return redirect(self.success_url)
 

@@ -7,9 +7,8 @@ import uuid
 from django.urls import reverse
 from ninja import Router, Schema, Status
 
+from fleetadmin.api.scope import organization_act, organization_for
 from fleetadmin.billing import branding, selectors, services
-from fleetadmin.fleet import authz
-from fleetadmin.fleet.selectors import get_organization_for
 
 router = Router(tags=["Billing"])
 
@@ -57,9 +56,7 @@ def _config(request, organization) -> dict:
 
 @router.get("/organizations/{org_id}/billing-service", response=BillingConfigOut, summary="Billing configuration")
 def get_config(request, org_id: uuid.UUID):
-    organization = get_organization_for(request.auth, org_id)
-    authz.require(request.auth, "billing.view", organization)
-    return _config(request, organization)
+    return _config(request, organization_for(request, org_id, "billing.view"))
 
 
 @router.post(
@@ -68,16 +65,12 @@ def get_config(request, org_id: uuid.UUID):
     summary="Enable billing with its address",
 )
 def enable(request, org_id: uuid.UUID, body: AddressIn):
-    organization = get_organization_for(request.auth, org_id)
-    services.billing_service_enable(actor=request.auth, organization=organization, address=body.address)
-    return _config(request, organization)
+    return _config(request, organization_act(request, org_id, services.billing_service_enable, address=body.address))
 
 
 @router.patch("/organizations/{org_id}/billing-service", response=BillingConfigOut, summary="Update the address")
 def update(request, org_id: uuid.UUID, body: AddressIn):
-    organization = get_organization_for(request.auth, org_id)
-    services.billing_service_update(actor=request.auth, organization=organization, address=body.address)
-    return _config(request, organization)
+    return _config(request, organization_act(request, org_id, services.billing_service_update, address=body.address))
 
 
 @router.post(
@@ -86,9 +79,7 @@ def update(request, org_id: uuid.UUID, body: AddressIn):
     summary="Disable billing (the address is kept)",
 )
 def disable(request, org_id: uuid.UUID):
-    organization = get_organization_for(request.auth, org_id)
-    services.billing_service_disable(actor=request.auth, organization=organization)
-    return _config(request, organization)
+    return _config(request, organization_act(request, org_id, services.billing_service_disable))
 
 
 # ---- customers: an invitation that an owner of the invited organization answers --------------------
@@ -140,7 +131,7 @@ def _received(invitation) -> dict:
     summary="Invite an organization to be billed (an owner of it accepts)",
 )
 def invite_customer(request, org_id: uuid.UUID, body: InviteIn):
-    organization = get_organization_for(request.auth, org_id)
+    organization = organization_for(request, org_id)
     invitation = services.customer_invite(
         actor=request.auth, billing_organization=organization, customer_id=body.customer_id
     )
@@ -153,14 +144,12 @@ def invite_customer(request, org_id: uuid.UUID, body: InviteIn):
     summary="Pending invitations to bill this organization (owners only)",
 )
 def list_received_invitations(request, org_id: uuid.UUID):
-    organization = get_organization_for(request.auth, org_id)
-    authz.require(request.auth, "billing.manage", organization)
+    organization = organization_for(request, org_id, "billing.manage")
     return [_received(invitation) for invitation in selectors.invitations_received(request.auth, organization)]
 
 
 def _answer(request, org_id: uuid.UUID, invitation_id: uuid.UUID, *, accept: bool) -> dict:
-    organization = get_organization_for(request.auth, org_id)
-    authz.require(request.auth, "billing.manage", organization)
+    organization = organization_for(request, org_id, "billing.manage")
     invitation = selectors.get_received_invitation_for(request.auth, organization, invitation_id)
     answer = services.customer_invitation_accept if accept else services.customer_invitation_decline
     answer(actor=request.auth, organization=organization, invitation=invitation)

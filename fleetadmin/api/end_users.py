@@ -12,9 +12,8 @@ from typing import Literal
 
 from ninja import Router, Schema, Status
 
+from fleetadmin.api.scope import organization_for
 from fleetadmin.core.links import portal_base_url
-from fleetadmin.fleet import authz
-from fleetadmin.fleet.selectors import get_organization_for
 from fleetadmin.idp import selectors, services
 from fleetadmin.idp.models import EndUser
 
@@ -77,14 +76,17 @@ def end_user_out(user: EndUser) -> dict:
 
 
 def _readable(request, org_id):
-    organization = get_organization_for(request.auth, org_id)
-    authz.require(request.auth, "oauth.view", organization)
-    return organization
+    return organization_for(request, org_id, "oauth.view")
 
 
 def _end_user(request, org_id, end_user_id):
     organization = _readable(request, org_id)
     return selectors.get_end_user_for(request.auth, organization, end_user_id)
+
+
+def _end_user_act(request, org_id, end_user_id, service, **arguments):
+    """The shape of every change to one end user: find them (404 outside reach), ``service(actor, user, ...)``."""
+    return service(actor=request.auth, user=_end_user(request, org_id, end_user_id), **arguments)
 
 
 @router.get(
@@ -104,7 +106,7 @@ def list_end_users(request, org_id: uuid.UUID, q: str = "", after: str = ""):
     summary="Invite an end user by email; the link to set a password goes only to their mailbox (7 days)",
 )
 def invite_end_user(request, org_id: uuid.UUID, body: EndUserInviteIn):
-    organization = get_organization_for(request.auth, org_id)
+    organization = organization_for(request, org_id)
     user = services.end_user_invite(
         actor=request.auth,
         organization=organization,
@@ -126,8 +128,7 @@ def read_end_user(request, org_id: uuid.UUID, end_user_id: uuid.UUID):
     summary="Disable an end user: sign-in refused, their sessions and tokens revoked",
 )
 def disable_end_user(request, org_id: uuid.UUID, end_user_id: uuid.UUID):
-    user = services.end_user_disable(actor=request.auth, user=_end_user(request, org_id, end_user_id))
-    return end_user_out(user)
+    return end_user_out(_end_user_act(request, org_id, end_user_id, services.end_user_disable))
 
 
 @router.post(
@@ -136,8 +137,7 @@ def disable_end_user(request, org_id: uuid.UUID, end_user_id: uuid.UUID):
     summary="Enable a disabled end user again",
 )
 def enable_end_user(request, org_id: uuid.UUID, end_user_id: uuid.UUID):
-    user = services.end_user_enable(actor=request.auth, user=_end_user(request, org_id, end_user_id))
-    return end_user_out(user)
+    return end_user_out(_end_user_act(request, org_id, end_user_id, services.end_user_enable))
 
 
 @router.delete(
@@ -146,7 +146,7 @@ def enable_end_user(request, org_id: uuid.UUID, end_user_id: uuid.UUID):
     summary="Delete an end user and everything they were issued",
 )
 def delete_end_user(request, org_id: uuid.UUID, end_user_id: uuid.UUID):
-    services.end_user_delete(actor=request.auth, user=_end_user(request, org_id, end_user_id))
+    _end_user_act(request, org_id, end_user_id, services.end_user_delete)
     return Status(204, None)
 
 
@@ -156,10 +156,8 @@ def delete_end_user(request, org_id: uuid.UUID, end_user_id: uuid.UUID):
     summary="Mail a new invitation link (the previous link stops working)",
 )
 def resend_invitation(request, org_id: uuid.UUID, end_user_id: uuid.UUID):
-    user = services.end_user_resend_invitation(
-        actor=request.auth, user=_end_user(request, org_id, end_user_id), base_url=portal_base_url(request)
-    )
-    return end_user_out(user)
+    resend = services.end_user_resend_invitation
+    return end_user_out(_end_user_act(request, org_id, end_user_id, resend, base_url=portal_base_url(request)))
 
 
 @router.delete(
@@ -168,7 +166,7 @@ def resend_invitation(request, org_id: uuid.UUID, end_user_id: uuid.UUID):
     summary="Revoke an open invitation (the account, which never had a password, is removed)",
 )
 def revoke_invitation(request, org_id: uuid.UUID, end_user_id: uuid.UUID):
-    services.end_user_revoke_invitation(actor=request.auth, user=_end_user(request, org_id, end_user_id))
+    _end_user_act(request, org_id, end_user_id, services.end_user_revoke_invitation)
     return Status(204, None)
 
 

@@ -83,10 +83,7 @@ def get_location(request, location_id: uuid.UUID):
 )
 def list_machines(request, org_id: uuid.UUID, location_id: uuid.UUID | None = None):
     organization = selectors.get_organization_for(request.auth, org_id)
-    machines = selectors.visible_machines(request.auth, organization)
-    if location_id is not None:
-        machines = machines.filter(location_id=location_id)
-    return [_machine_out(m) for m in machines.order_by("location__path", "name")]
+    return [_machine_out(m) for m in selectors.machine_list(request.auth, organization, location_id=location_id)]
 
 
 @router.get("/machines/{machine_id}", response=MachineOut, summary="Get a machine")

@@ -11,9 +11,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from ninja import Router, Schema, Status
 
+from fleetadmin.api.scope import organization_act, organization_for
 from fleetadmin.api.types import one_of
-from fleetadmin.fleet import authz
-from fleetadmin.fleet.selectors import get_organization_for
 from fleetadmin.oauth import rules, selectors, services
 from fleetadmin.oauth.models import OAuthApplication
 
@@ -130,9 +129,7 @@ def _app_out(app: OAuthApplication) -> dict:
 
 
 def _readable(request, org_id):
-    organization = get_organization_for(request.auth, org_id)
-    authz.require(request.auth, "oauth.view", organization)
-    return organization
+    return organization_for(request, org_id, "oauth.view")
 
 
 @router.get("/organizations/{org_id}/auth-service", response=AuthServiceOut, summary="The auth service's state")
@@ -142,9 +139,7 @@ def get_auth_service(request, org_id: uuid.UUID):
 
 @router.post("/organizations/{org_id}/auth-service/enable", response=AuthServiceOut, summary="Enable the auth service")
 def enable(request, org_id: uuid.UUID):
-    organization = get_organization_for(request.auth, org_id)
-    services.auth_service_enable(actor=request.auth, organization=organization)
-    return _service_out(request, organization)
+    return _service_out(request, organization_act(request, org_id, services.auth_service_enable))
 
 
 @router.post(
@@ -153,14 +148,12 @@ def enable(request, org_id: uuid.UUID):
     summary="Disable the auth service (configuration kept)",
 )
 def disable(request, org_id: uuid.UUID):
-    organization = get_organization_for(request.auth, org_id)
-    services.auth_service_disable(actor=request.auth, organization=organization)
-    return _service_out(request, organization)
+    return _service_out(request, organization_act(request, org_id, services.auth_service_disable))
 
 
 @router.put("/organizations/{org_id}/logo", response=LogoOut, summary="Set the logo (PNG, at most 200 KB)")
 def set_logo(request, org_id: uuid.UUID, body: LogoIn):
-    organization = get_organization_for(request.auth, org_id)
+    organization = organization_for(request, org_id)
     try:
         data = base64.b64decode(body.png_base64, validate=True)
     except (binascii.Error, ValueError):
@@ -189,13 +182,13 @@ def get_logo(request, org_id: uuid.UUID):
 
 @router.delete("/organizations/{org_id}/logo", response={204: None}, summary="Remove the logo")
 def remove_logo(request, org_id: uuid.UUID):
-    services.logo_remove(actor=request.auth, organization=get_organization_for(request.auth, org_id))
+    organization_act(request, org_id, services.logo_remove)
     return Status(204, None)
 
 
 @router.put("/organizations/{org_id}/support-email", response=SupportEmailOut, summary="Set the support email")
 def set_support_email(request, org_id: uuid.UUID, body: SupportEmailIn):
-    organization = get_organization_for(request.auth, org_id)
+    organization = organization_for(request, org_id)
     service = services.support_email_set(actor=request.auth, organization=organization, email=body.support_email)
     return {"support_email": service.support_email}
 
@@ -214,7 +207,7 @@ def list_apps(request, org_id: uuid.UUID):
 
 @router.post("/organizations/{org_id}/oauth-apps", response={201: AppCreatedOut}, summary="Create an OAuth application")
 def create_app(request, org_id: uuid.UUID, body: AppIn):
-    organization = get_organization_for(request.auth, org_id)
+    organization = organization_for(request, org_id)
     issued = services.oauth_app_create(actor=request.auth, organization=organization, **body.dict())
     return Status(201, {**_app_out(issued.app), "client_secret": issued.client_secret, "warnings": issued.warnings})
 

@@ -145,6 +145,12 @@ def visible_invoices(actor, organization: Organization) -> QuerySet[Invoice]:
     return Invoice.objects.filter(billing_organization=organization)
 
 
+def open_invoice_count(actor, organization: Organization, *, customer: Organization | None = None) -> int:
+    """How many of the organization's invoices (to one customer, if given) are open, as far as the actor may see."""
+    invoices = visible_invoices(actor, organization).filter(status=InvoiceStatus.OPEN)
+    return (invoices.filter(customer=customer) if customer is not None else invoices).count()
+
+
 def get_invoice_for(actor, organization: Organization, invoice_id) -> Invoice:
     try:
         invoice = (

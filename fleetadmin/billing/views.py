@@ -227,9 +227,7 @@ def service_disable(request: HttpRequest, org_id) -> HttpResponse:
             "nav_section": "billing",
             "service": service,
             "customer_count": selectors.customers_of(organization).count(),
-            "open_count": selectors.visible_invoices(request.user, organization)
-            .filter(status=InvoiceStatus.OPEN)
-            .count(),
+            "open_count": selectors.open_invoice_count(request.user, organization),
         }
 
     return typed_confirmation(request, word="disable", template="billing/disable.html", context=context, act=disable)
@@ -323,11 +321,7 @@ def customer_detach(request: HttpRequest, org_id, customer_id) -> HttpResponse:
         services.customer_detach(actor=request.user, customer=customer)
         messages.success(request, f"{name} is no longer a customer. Its invoices are kept.")
         return _done(request, _service_url(organization))
-    open_count = (
-        selectors.visible_invoices(request.user, organization)
-        .filter(customer=customer.organization, status=InvoiceStatus.OPEN)
-        .count()
-    )
+    open_count = selectors.open_invoice_count(request.user, organization, customer=customer.organization)
     context = {"organization": organization, "nav_section": "billing", "customer": customer, "open_count": open_count}
     return render_screen(request, "billing/customer_detach.html", context)
 

@@ -652,17 +652,33 @@ def end_user_invite(org_id: str, email: str, name: str, as_json: bool) -> None:
     output(user, f"Invited {user['email']} (end user id: {user['id']}); the invitation expires in 7 days.")
 
 
+def _call_on_end_user(
+    org_id: str,
+    end_user_id: str | None,
+    email: str | None,
+    method: str,
+    path: str = "",
+    *,
+    confirm: tuple[str, str] | None = None,
+    yes: bool = False,
+) -> tuple[str, Any]:
+    """Find the end user (by --end-user-id or --email), ask for the typed ``confirm`` word if given (its warning
+    may name them as ``{who}``), then ``method`` the end user's URL plus ``path``. Returns (their id, the answer)."""
+    api = client()
+    target = _end_user_id(api, org_id, end_user_id, email)
+    if confirm is not None:
+        word, warning = confirm
+        confirm_word(word, warning.format(who=email or target), yes)
+    return target, getattr(api, method)(f"/organizations/{org_id}/end-users/{target}{path}")
+
+
 @command(end_user, "disable")
 @_end_user_target
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def end_user_disable(org_id: str, end_user_id: str | None, email: str | None, yes: bool, as_json: bool) -> None:
     """Disable an end user: sign-in is refused and their sessions and tokens are revoked."""
-    api = client()
-    target = _end_user_id(api, org_id, end_user_id, email)
-    confirm_word(
-        "disable", f"Disabling end user {email or target}: they are signed out everywhere and cannot sign in.", yes
-    )
-    user = api.post(f"/organizations/{org_id}/end-users/{target}/disable")
+    warning = "Disabling end user {who}: they are signed out everywhere and cannot sign in."
+    _, user = _call_on_end_user(org_id, end_user_id, email, "post", "/disable", confirm=("disable", warning), yes=yes)
     output(user, f"Disabled {user['email']}; their sessions and tokens are revoked.")
 
 
@@ -670,9 +686,7 @@ def end_user_disable(org_id: str, end_user_id: str | None, email: str | None, ye
 @_end_user_target
 def end_user_enable(org_id: str, end_user_id: str | None, email: str | None, as_json: bool) -> None:
     """Enable a disabled end user: they can sign in again."""
-    api = client()
-    target = _end_user_id(api, org_id, end_user_id, email)
-    user = api.post(f"/organizations/{org_id}/end-users/{target}/enable")
+    _, user = _call_on_end_user(org_id, end_user_id, email, "post", "/enable")
     output(user, f"Enabled {user['email']}; they can sign in again.")
 
 
@@ -681,10 +695,8 @@ def end_user_enable(org_id: str, end_user_id: str | None, email: str | None, as_
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def end_user_delete(org_id: str, end_user_id: str | None, email: str | None, yes: bool, as_json: bool) -> None:
     """Delete an end user and everything they were issued."""
-    api = client()
-    target = _end_user_id(api, org_id, end_user_id, email)
-    confirm_word("delete", f"Deleting end user {email or target}: their account and tokens are removed.", yes)
-    api.delete(f"/organizations/{org_id}/end-users/{target}")
+    warning = "Deleting end user {who}: their account and tokens are removed."
+    target, _ = _call_on_end_user(org_id, end_user_id, email, "delete", confirm=("delete", warning), yes=yes)
     output({"deleted": target}, f"Deleted end user {email or target}.")
 
 
@@ -692,9 +704,7 @@ def end_user_delete(org_id: str, end_user_id: str | None, email: str | None, yes
 @_end_user_target
 def end_user_resend(org_id: str, end_user_id: str | None, email: str | None, as_json: bool) -> None:
     """Mail a new invitation link; the previous link stops working."""
-    api = client()
-    target = _end_user_id(api, org_id, end_user_id, email)
-    user = api.post(f"/organizations/{org_id}/end-users/{target}/resend-invitation")
+    _, user = _call_on_end_user(org_id, end_user_id, email, "post", "/resend-invitation")
     output(user, f"Invitation sent again to {user['email']}.")
 
 
@@ -702,9 +712,7 @@ def end_user_resend(org_id: str, end_user_id: str | None, email: str | None, as_
 @_end_user_target
 def end_user_revoke(org_id: str, end_user_id: str | None, email: str | None, as_json: bool) -> None:
     """Revoke an open invitation (the account, which never had a password, is removed)."""
-    api = client()
-    target = _end_user_id(api, org_id, end_user_id, email)
-    api.delete(f"/organizations/{org_id}/end-users/{target}/invitation")
+    target, _ = _call_on_end_user(org_id, end_user_id, email, "delete", "/invitation")
     output({"revoked": target}, f"Revoked the invitation of {email or target}.")
 
 
@@ -712,9 +720,7 @@ def end_user_revoke(org_id: str, end_user_id: str | None, email: str | None, as_
 @_end_user_target
 def end_user_sign_out(org_id: str, end_user_id: str | None, email: str | None, as_json: bool) -> None:
     """End every session of the end user and revoke their tokens."""
-    api = client()
-    target = _end_user_id(api, org_id, end_user_id, email)
-    result = api.post(f"/organizations/{org_id}/end-users/{target}/sign-out-everywhere")
+    target, result = _call_on_end_user(org_id, end_user_id, email, "post", "/sign-out-everywhere")
     output(result, f"Signed out {email or target} everywhere; {result['tokens_revoked']} tokens revoked.")
 
 

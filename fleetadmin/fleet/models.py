@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 
 from fleetadmin.fleet.rules import Role
@@ -60,12 +61,21 @@ class Location(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
-        indexes = [models.Index(fields=["organization", "path"], name="fleet_location_path")]
+        indexes = [
+            models.Index(fields=["organization", "path"], name="fleet_location_path"),
+            # The tree pages siblings by (name, id); the case-insensitive constraints below index LOWER(name),
+            # which cannot serve that order, so the plain name indexes the old constraints gave stay.
+            models.Index(fields=["organization", "name"], condition=Q(parent=None), name="fleet_location_root_name"),
+            models.Index(fields=["parent", "name"], name="fleet_location_parent_name"),
+        ]
+        # Sibling names are unique whatever their case, as the services promise: "line a" beside
+        # "Line A" is refused by the database too, so two concurrent requests cannot create both.
+        # Top-level locations have no parent to group by (NULLs never clash), hence their own constraint.
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "name"], condition=Q(parent=None), name="fleet_location_unique_root_name"
+                "organization", Lower("name"), condition=Q(parent=None), name="fleet_location_unique_root_name_ci"
             ),
-            models.UniqueConstraint(fields=["parent", "name"], name="fleet_location_unique_child_name"),
+            models.UniqueConstraint("parent", Lower("name"), name="fleet_location_unique_child_name_ci"),
         ]
 
     def __str__(self) -> str:
@@ -98,8 +108,12 @@ class Machine(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
-        indexes = [models.Index(fields=["organization", "name"], name="fleet_machine_org_name")]
-        constraints = [models.UniqueConstraint(fields=["location", "name"], name="fleet_machine_unique_name")]
+        indexes = [
+            models.Index(fields=["organization", "name"], name="fleet_machine_org_name"),
+            models.Index(fields=["location", "name"], name="fleet_machine_location_name"),  # the tree's page order
+        ]
+        # Unique whatever the case, as the services promise (see Location.Meta).
+        constraints = [models.UniqueConstraint("location", Lower("name"), name="fleet_machine_unique_name_ci")]
 
     def __str__(self) -> str:
         return self.name

@@ -88,9 +88,24 @@ def get_machine_for(actor, organization: Organization, machine_id) -> Machine:
         raise Http404("No such machine.") from None
 
 
-def organizations_with_counts(actor) -> QuerySet[Organization]:
-    """The actor's organizations for the organizations list; their counts are maintained columns, not a join."""
-    return visible_organizations(actor).order_by("name", "id")
+def organizations_with_counts(actor, *, query: str = "") -> QuerySet[Organization]:
+    """The actor's organizations for the organizations list, those whose name contains ``query`` if one is given;
+    their counts are maintained columns, not a join."""
+    organizations = visible_organizations(actor).order_by("name", "id")
+    return organizations.filter(name__icontains=query) if query else organizations
+
+
+def holds_memberships(user) -> bool:
+    """Whether the portal user is a member of any organization (support staff usually are not)."""
+    return user.memberships.exists()
+
+
+def machine_list(actor, organization: Organization, *, location_id=None) -> QuerySet[Machine]:
+    """The machines the actor sees in the organization (directly in one location, if given), by location and name."""
+    machines = visible_machines(actor, organization)
+    if location_id is not None:
+        machines = machines.filter(location_id=location_id)
+    return machines.order_by("location__path", "name")
 
 
 # ---- the lazy tree ---------------------------------------------------------------------------------

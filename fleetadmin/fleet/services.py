@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import unicodedata
+from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
 
 from fleetadmin import audit
 from fleetadmin.audit.services import diff
@@ -35,21 +39,54 @@ def clean_name(value: str, *, field: str = "name", what: str = "name") -> str:
     return name
 
 
+def _location_name_taken(parent: Location | None, name: str) -> ValidationError:
+    where = f"under {parent.name}" if parent else "at the top level"
+    return ValidationError({"name": f"A location named “{name}” already exists {where}."})
+
+
+def _machine_name_taken(location: Location, name: str) -> ValidationError:
+    return ValidationError({"name": f"A machine named “{name}” already exists in {location.name}."})
+
+
+def _same_name(name: str) -> Exact:
+    """Names equal whatever their case, compared as the unique constraints compare them (LOWER in the database)."""
+    return Exact(Lower("name"), Lower(Value(name)))
+
+
 def _ensure_unique_location_name(organization: Organization, parent: Location | None, name: str, exclude=None) -> None:
-    siblings = Location.objects.filter(organization=organization, parent=parent, name__iexact=name)
+    siblings = Location.objects.filter(_same_name(name), organization=organization, parent=parent)
     if exclude is not None:
         siblings = siblings.exclude(pk=exclude.pk)
     if siblings.exists():
-        where = f"under {parent.name}" if parent else "at the top level"
-        raise ValidationError({"name": f"A location named “{name}” already exists {where}."})
+        raise _location_name_taken(parent, name)
 
 
 def _ensure_unique_machine_name(location: Location, name: str, exclude=None) -> None:
-    siblings = Machine.objects.filter(location=location, name__iexact=name)
+    siblings = Machine.objects.filter(_same_name(name), location=location)
     if exclude is not None:
         siblings = siblings.exclude(pk=exclude.pk)
     if siblings.exists():
-        raise ValidationError({"name": f"A machine named “{name}” already exists in {location.name}."})
+        raise _machine_name_taken(location, name)
+
+
+# The constraints that back the checks above (fleet.models); their names appear in the database's error.
+LOCATION_NAME_CONSTRAINTS = ("fleet_location_unique_root_name_ci", "fleet_location_unique_child_name_ci")
+MACHINE_NAME_CONSTRAINTS = ("fleet_machine_unique_name_ci",)
+
+
+@contextmanager
+def _name_clash_reported_as(taken: ValidationError, constraints: tuple[str, ...]):
+    """Write in a savepoint; a twin that a concurrent request wrote after the check gets the check's message.
+
+    The savepoint keeps the caller's transaction usable after the database refuses the row.
+    """
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as error:
+        if not any(constraint in str(error) for constraint in constraints):
+            raise
+        raise taken from None
 
 
 @transaction.atomic
@@ -102,7 +139,8 @@ def location_create(*, actor, organization: Organization, name: str, parent: Loc
     _ensure_unique_location_name(organization, parent, name)
     location = Location(organization=organization, parent=parent, name=name)
     location.path = f"{parent.path if parent else '/'}{location.pk.hex}/"
-    location.save(force_insert=True)
+    with _name_clash_reported_as(_location_name_taken(parent, name), LOCATION_NAME_CONSTRAINTS):
+        location.save(force_insert=True)
     counters.location_added(location)
     audit.record(
         actor=actor,
@@ -122,8 +160,9 @@ def location_rename(*, actor, location: Location, name: str) -> Location:
     if name == before:
         return location
     _ensure_unique_location_name(location.organization, location.parent, name, exclude=location)
+    with _name_clash_reported_as(_location_name_taken(location.parent, name), LOCATION_NAME_CONSTRAINTS):
+        Location.objects.filter(pk=location.pk).update(name=name)
     location.name = name
-    location.save(update_fields=["name"])
     audit.record(
         actor=actor,
         action="fleet.location.rename",
@@ -163,7 +202,8 @@ def machine_create(*, actor, location: Location, name: str) -> Machine:
     authz.require(actor, "fleet.add_machine", location)
     name = clean_name(name, what="machine name")
     _ensure_unique_machine_name(location, name)
-    machine = Machine.objects.create(organization_id=location.organization_id, location=location, name=name)
+    with _name_clash_reported_as(_machine_name_taken(location, name), MACHINE_NAME_CONSTRAINTS):
+        machine = Machine.objects.create(organization_id=location.organization_id, location=location, name=name)
     counters.machine_added(location)
     audit.record(
         actor=actor,
@@ -183,8 +223,9 @@ def machine_rename(*, actor, machine: Machine, name: str) -> Machine:
     if name == before:
         return machine
     _ensure_unique_machine_name(machine.location, name, exclude=machine)
+    with _name_clash_reported_as(_machine_name_taken(machine.location, name), MACHINE_NAME_CONSTRAINTS):
+        Machine.objects.filter(pk=machine.pk).update(name=name)
     machine.name = name
-    machine.save(update_fields=["name"])
     audit.record(
         actor=actor,
         action="fleet.machine.rename",

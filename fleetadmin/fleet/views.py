@@ -30,7 +30,7 @@ MESSAGES_OOB = "includes/messages.html"
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    if getattr(request.user, "is_support", False) and not request.user.memberships.exists():
+    if getattr(request.user, "is_support", False) and not selectors.holds_memberships(request.user):
         return redirect("support:console")  # support staff work from the console, not a membership list
     organizations = list(selectors.visible_organizations(request.user).order_by("name")[:2])
     if len(organizations) == 1:
@@ -43,9 +43,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def organization_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    organizations = selectors.organizations_with_counts(request.user)
-    if query:
-        organizations = organizations.filter(name__icontains=query)
+    organizations = selectors.organizations_with_counts(request.user, query=query)
     roles = authz.roles_by_organization(request.user)
     rows = [{"organization": org, "roles": sorted(roles.get(org.pk, ()))} for org in organizations]
     return render_screen(request, "fleet/org_list.html", {"rows": rows, "query": query}, partial="results")

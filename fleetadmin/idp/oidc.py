@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import uuid
 from urllib.parse import unquote_plus
 
 from django.db import transaction
@@ -27,7 +26,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc8628.grant_types import DeviceCodeGrant
 
 from fleetadmin import clock
-from fleetadmin.idp import auth
+from fleetadmin.idp import auth, selectors
 from fleetadmin.idp.context import current
 from fleetadmin.idp.models import AccessToken, DeviceGrant, EndUser, Grant, RefreshToken
 from fleetadmin.oauth.models import ClientAuthentication, DotApplication, Pkce
@@ -49,15 +48,7 @@ class Validator(OAuth2Validator):
         if isinstance(cached, DotApplication) and cached.client_id == client_id:
             return cached
         request.client = None
-        try:
-            uuid.UUID(str(client_id))
-        except (TypeError, ValueError):
-            return None
-        client = (
-            DotApplication.objects.select_related("source")
-            .filter(client_id=client_id, organization_id=current().organization.pk)
-            .first()
-        )
+        client = selectors.issuer_client(current().organization, client_id)
         if client is None or not client.is_usable(request):
             return None
         request.client = client

@@ -12,7 +12,8 @@ from django.http import Http404
 from fleetadmin import clock
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.models import Organization
-from fleetadmin.idp.models import EndUser, SignInDay
+from fleetadmin.idp.models import DeviceGrant, EndUser, SignInDay
+from fleetadmin.oauth.models import DotApplication
 
 PAGE_SIZE = 50
 LIST_FIELDS = (
@@ -73,3 +74,45 @@ def sign_ins_per_day(organization: Organization, days: int = 30) -> list[tuple]:
     start = today - timedelta(days=days - 1)
     counts = dict(SignInDay.objects.filter(organization=organization, day__gte=start).values_list("day", "count"))
     return [(start + timedelta(days=i), counts.get(start + timedelta(days=i), 0)) for i in range(days)]
+
+
+# ---- the issuer's side: clients and device codes, read by the OIDC endpoints ------------------------
+
+
+def issuer_client(organization: Organization, client_id: str) -> DotApplication | None:
+    """The organization's OAuth client with this id (and its configuration), or None; a non-UUID id is None."""
+    try:
+        uuid.UUID(str(client_id))
+    except (TypeError, ValueError):
+        return None
+    return (
+        DotApplication.objects.select_related("source")
+        .filter(client_id=client_id, organization_id=organization.pk)
+        .first()
+    )
+
+
+def redirect_targets(organization: Organization) -> list[tuple[list[str], str]]:
+    """Each application's (redirect URIs, invitation redirect URI): where the sign-in pages may send a browser."""
+    return list(organization.oauth_applications.values_list("redirect_uris", "invite_redirect_uri"))
+
+
+def allowed_origins(organization: Organization) -> set[str]:
+    """Every origin the organization's applications allow to call the issuer from a browser."""
+    origins = set()
+    for uris in organization.oauth_applications.values_list("origin_uris", flat=True):
+        origins.update(uris or [])
+    return origins
+
+
+def pending_device_grant(organization: Organization, user_code: str) -> DeviceGrant | None:
+    """The unexpired, undecided device authorization with this user code (as typed: any case, spaces), or None."""
+    code = (user_code or "").strip().upper().replace(" ", "")
+    if not code or len(code) > 100:
+        return None
+    return DeviceGrant.objects.filter(
+        organization=organization,
+        user_code__iexact=code,
+        status=DeviceGrant.AUTHORIZATION_PENDING,
+        expires__gt=clock.now(),
+    ).first()

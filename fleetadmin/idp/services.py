@@ -23,7 +23,7 @@ from fleetadmin.core.text import shown
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.models import Organization
 from fleetadmin.idp.auth import normalize_email
-from fleetadmin.idp.models import AccessToken, EndUser, EndUserSession, EndUserToken, RefreshToken
+from fleetadmin.idp.models import AccessToken, DeviceGrant, EndUser, EndUserSession, EndUserToken, RefreshToken
 from fleetadmin.oauth.models import OAuthApplication
 
 INVITATION_DAYS = 7
@@ -292,3 +292,40 @@ def end_user_reset_password(*, organization: Organization, token: str, password:
     _revoke_everything(user)  # a reset signs every other browser out
     _record(SYSTEM, "idp.end_user.reset_password", user, {"after": {"password": REDACTED, "by": "end user"}})
     return user
+
+
+# ---- the device flow (RFC 8628) ------------------------------------------------------------------
+
+
+def device_grant_start(
+    *,
+    organization: Organization,
+    client_id: str,
+    device_code: str,
+    user_code: str,
+    scope: str,
+    interval: int,
+    expires_in: int,
+) -> DeviceGrant:
+    """Keep a device's pending authorization until its end user decides. Counted like token grants, not audited:
+    a client asks for it without anyone signed in, so an audit event here would let any client fill the log."""
+    return DeviceGrant.objects.create(
+        organization=organization,
+        client_id=client_id,
+        device_code=device_code,
+        user_code=user_code,
+        scope=scope,
+        interval=interval,
+        expires=clock.now() + timedelta(seconds=expires_in),
+    )
+
+
+@transaction.atomic
+def device_grant_decide(*, end_user: EndUser, grant: DeviceGrant, approve: bool, client_name: str = "") -> DeviceGrant:
+    """The signed-in end user approves or denies a device's request; the device's next poll gets its token or not."""
+    grant.status = DeviceGrant.AUTHORIZED if approve else DeviceGrant.DENIED
+    grant.user = end_user
+    grant.save(update_fields=["status", "user"])
+    verb = "approve" if approve else "deny"
+    _record(SYSTEM, f"idp.device_grant.{verb}", end_user, {"after": {"client": client_name, "by": "end user"}})
+    return grant

@@ -10,7 +10,6 @@ code) use their own small layout. An unknown organization is a 404 everywhere.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
@@ -28,11 +27,10 @@ from oauth2_provider.views import RevokeTokenView, TokenView, UserInfoView
 from oauthlib.oauth2 import DeviceApplicationServer
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 
-from fleetadmin import clock
 from fleetadmin.core.support_pages import support_visible
 from fleetadmin.core.web import client_ip
-from fleetadmin.idp import auth, context, services, sessions
-from fleetadmin.idp.models import AccessToken, DeviceGrant
+from fleetadmin.idp import auth, context, selectors, services, sessions
+from fleetadmin.idp.models import AccessToken
 from fleetadmin.idp.oidc import DEVICE_GRANT, Validator
 from fleetadmin.oauth import selectors as oauth_selectors
 from fleetadmin.oauth import signing
@@ -51,8 +49,7 @@ def _brand(issuer: context.Issuer) -> dict:
 def _form_targets(issuer: context.Issuer) -> list[str]:
     """Origins a form on these pages may end up at: a sign-in POST redirects on to the app's redirect URI."""
     origins = set()
-    rows = issuer.organization.oauth_applications.values_list("redirect_uris", "invite_redirect_uri")
-    for redirect_uris, invite_redirect_uri in rows:
+    for redirect_uris, invite_redirect_uri in selectors.redirect_targets(issuer.organization):
         for uri in [*(redirect_uris or []), invite_redirect_uri]:
             parts = urlsplit(uri or "")
             if parts.scheme in ("http", "https") and parts.netloc:
@@ -88,10 +85,7 @@ def _local_next(issuer: context.Issuer, value: str) -> str:
 
 
 def _org_origins(issuer: context.Issuer) -> set[str]:
-    origins = set()
-    for uris in issuer.organization.oauth_applications.values_list("origin_uris", flat=True):
-        origins.update(uris or [])
-    return origins
+    return selectors.allowed_origins(issuer.organization)
 
 
 def _cors(request: HttpRequest, response: HttpResponse, allowed: set[str] | None) -> HttpResponse:
@@ -127,17 +121,7 @@ def _client_origins(issuer: context.Issuer, request: HttpRequest) -> set[str]:
 
 
 def _client(issuer: context.Issuer, client_id: str) -> DotApplication | None:
-    import uuid
-
-    try:
-        uuid.UUID(str(client_id))
-    except (TypeError, ValueError):
-        return None
-    return (
-        DotApplication.objects.select_related("source")
-        .filter(client_id=client_id, organization_id=issuer.organization.pk)
-        .first()
-    )
+    return selectors.issuer_client(issuer.organization, client_id)
 
 
 def _json_error(error: str, description: str, status: int = 400) -> JsonResponse:
@@ -402,30 +386,18 @@ def device_authorization(request: HttpRequest, org_id) -> HttpResponse:
             )
         data = body if isinstance(body, dict) else json.loads(body)
         scope = request.POST.get("scope", "").strip() or "openid"
-        DeviceGrant.objects.create(
+        services.device_grant_start(
             organization=issuer.organization,
             client_id=client.client_id,
             device_code=data["device_code"],
             user_code=data["user_code"],
             scope=scope,
             interval=data.get("interval", 5),
-            expires=clock.now() + timedelta(seconds=int(data.get("expires_in", 1800))),
+            expires_in=int(data.get("expires_in", 1800)),
         )
         response = JsonResponse(data)
         add_never_cache_headers(response)
         return response
-
-
-def _pending_device(issuer: context.Issuer, user_code: str) -> DeviceGrant | None:
-    code = (user_code or "").strip().upper().replace(" ", "")
-    if not code or len(code) > 100:
-        return None
-    return DeviceGrant.objects.filter(
-        organization=issuer.organization,
-        user_code__iexact=code,
-        status=DeviceGrant.AUTHORIZATION_PENDING,
-        expires__gt=clock.now(),
-    ).first()
 
 
 @support_visible("End-user sign-in: device code")
@@ -438,7 +410,7 @@ def device(request: HttpRequest, org_id) -> HttpResponse:
     user_code = request.POST.get("user_code") or request.GET.get("user_code") or ""
     if not user_code:
         return _page(request, issuer, "idp/device.html", {"end_user": end_user})
-    grant = _pending_device(issuer, user_code)
+    grant = selectors.pending_device_grant(issuer.organization, user_code)
     if grant is None:
         return _page(
             request,
@@ -453,9 +425,9 @@ def device(request: HttpRequest, org_id) -> HttpResponse:
     client = _client(issuer, grant.client_id)
     decision = request.POST.get("decision")
     if request.method == "POST" and decision in ("approve", "deny"):
-        grant.status = DeviceGrant.AUTHORIZED if decision == "approve" else DeviceGrant.DENIED
-        grant.user = end_user
-        grant.save(update_fields=["status", "user"])
+        services.device_grant_decide(
+            end_user=end_user, grant=grant, approve=decision == "approve", client_name=client.name if client else ""
+        )
         return _page(request, issuer, "idp/device_done.html", {"approved": decision == "approve", "client": client})
     return _page(
         request, issuer, "idp/device.html", {"end_user": end_user, "grant": grant, "client": client, "confirm": True}

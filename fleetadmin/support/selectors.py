@@ -262,6 +262,11 @@ def active_grants_of(user) -> QuerySet[SupportGrant]:
     )
 
 
+def active_grant_on(user, organization) -> SupportGrant | None:
+    """The staff member's newest open grant on this organization, or None."""
+    return active_grants_of(user).filter(organization=organization).first()
+
+
 def recent_grants_of(user, *, limit: int = 8) -> list[SupportGrant]:
     return list(SupportGrant.objects.filter(staff=user).select_related("organization").order_by("-created_at")[:limit])
 

@@ -118,7 +118,7 @@ def open_grant(request: HttpRequest, organization_id) -> HttpResponse:
     landing = _safe_next(source.get("next", ""), organization)
     # With access already open, the page still asks which ticket this is for: continue under the
     # current one, or name another (which ends the current grant and opens a new one, on the record).
-    current = selectors.active_grants_of(request.user).filter(organization=organization).first()
+    current = selectors.active_grant_on(request.user, organization)
     form = OpenGrantForm(request.POST or None, initial={"next": landing})
     status = 200
     if request.method == "POST":
