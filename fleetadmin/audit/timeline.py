@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from django.db import models
 
+from fleetadmin.audit.labels import action_label
 from fleetadmin.audit.links import log_url
 from fleetadmin.audit.models import AuditEvent, target_type_of
 from fleetadmin.audit.query import AuditFilters
 from fleetadmin.audit.selectors import EVENT_LIST_FIELDS
-from fleetadmin.audit.templatetags.audit_tags import action_label
 
 TIMELINE_LENGTH = 10
 # Looks, not changes: kept in the audit log, left out of the overview's Activity panel.

@@ -16,6 +16,7 @@ from django.http import Http404
 
 from fleetadmin.audit.query import AuditFilters
 from fleetadmin.audit.timeline import Timeline, object_timeline, timeline
+from fleetadmin.billing.labels import billing_event
 from fleetadmin.billing.models import (
     BillingService,
     BrandLogo,
@@ -25,7 +26,6 @@ from fleetadmin.billing.models import (
     Invoice,
     InvoiceStatus,
 )
-from fleetadmin.billing.templatetags.billing_tags import billing_event
 from fleetadmin.fleet import authz
 from fleetadmin.fleet import selectors as fleet_selectors
 from fleetadmin.fleet.models import Organization
