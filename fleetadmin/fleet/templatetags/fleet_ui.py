@@ -20,10 +20,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-register = template.Library()
+from fleetadmin.core.links import url_maker
 
-_PLACEHOLDER_UUID = uuid.UUID("00000000-0000-4000-8000-00000000f00d")
-_PLACEHOLDER_INT = 987654321987
+register = template.Library()
 
 
 @register.simple_tag
@@ -57,18 +56,14 @@ def time_tag(value, style: str = "date") -> str:
 @register.simple_tag(takes_context=True)
 def row_url(context, name: str, *args) -> str:
     *fixed, last = args
-    if isinstance(last, uuid.UUID):
-        placeholder = _PLACEHOLDER_UUID
-    elif isinstance(last, int):
-        placeholder = _PLACEHOLDER_INT
-    else:
+    if not isinstance(last, uuid.UUID | int):
         return reverse(name, args=args)
     cache = context.render_context.setdefault("row_url_patterns", {})
     key = (name, *map(str, fixed), type(last))
-    pattern = cache.get(key)
-    if pattern is None:
-        pattern = cache[key] = reverse(name, args=[*fixed, placeholder])
-    return pattern.replace(str(placeholder), str(last))
+    url = cache.get(key)
+    if url is None:
+        url = cache[key] = url_maker(name, *fixed, ids=(uuid.UUID if isinstance(last, uuid.UUID) else int,))
+    return url(last)
 
 
 _KEY_STATUS = {
