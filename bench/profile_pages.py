@@ -97,13 +97,15 @@ class Worker:
             "rows": html.count("<tr>") + html.count("<tr ") - html.count("<thead>"),
         }
 
-    def time(self, label: str, repeat: int) -> list[float]:
-        samples = []
+    def time(self, label: str, repeat: int) -> tuple[list[float], list[float]]:
+        """Wall and CPU (this process only: steadier on a busy machine) milliseconds of each request."""
+        wall, cpu = [], []
         for _ in range(repeat):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             self.get(label)
-            samples.append((time.perf_counter() - started) * 1000)
-        return samples
+            wall.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - started_cpu) * 1000)
+        return wall, cpu
 
     def profile(self, label: str, repeat: int, lines: int, dump: str = "") -> str:
         profiler = cProfile.Profile()
@@ -192,7 +194,8 @@ def serve(tree: Path, org_name: str, rows: int) -> None:
         if command["do"] == "describe":
             answer = {label: worker.describe(label) for label in worker.plan}
         elif command["do"] == "time":
-            answer = {"samples": worker.time(command["label"], command["repeat"])}
+            wall, cpu = worker.time(command["label"], command["repeat"])
+            answer = {"wall": wall, "cpu": cpu}
         elif command["do"] == "profile":
             answer = {
                 "text": worker.profile(command["label"], command["repeat"], command["lines"], command.get("dump", ""))
@@ -254,23 +257,26 @@ def compare(children: list[Child], rounds: int, repeat: int) -> None:
             d = description[label]
             print(f"{child.name:>6} {label}: {d['queries']} queries, {d['kb']:.1f} KB, {d['rows']} table rows")
     samples = {(child.name, label): [] for child in children for label in labels}
+    cpu = {(child.name, label): [] for child in children for label in labels}
     loads: dict[str, list[float]] = {label: [] for label in labels}
     for _ in range(rounds):
         for label in labels:  # A B A B: each page's figures for both trees come from the same minutes
             for child in children:
                 loads[label].append(os.getloadavg()[0])
-                samples[(child.name, label)].extend(child.ask(do="time", label=label, repeat=repeat)["samples"])
+                answer = child.ask(do="time", label=label, repeat=repeat)
+                samples[(child.name, label)].extend(answer["wall"])
+                cpu[(child.name, label)].extend(answer["cpu"])
     names = [child.name for child in children]
-    header = " | ".join(f"{name} ms | {name} × healthz" for name in names)
+    header = " | ".join(f"{name} ms | {name} × healthz | {name} CPU ms" for name in names)
     print(f"\n## Median of {rounds} interleaved rounds × {repeat} requests (test client, DEBUG=0)\n")
     print(f"| page | {header} | load avg (1 min, min–max) |")
-    print("| --- | " + " | ".join("---: | ---:" for _ in names) + " | --- |")
+    print("| --- | " + " | ".join("---: | ---: | ---:" for _ in names) + " | --- |")
     for label in labels:
         cells = []
         for name in names:
             ms = statistics.median(samples[(name, label)])
             floor = statistics.median(samples[(name, "healthz")])
-            cells.append(f"{ms:.2f} | {ms / floor:.1f}")
+            cells.append(f"{ms:.2f} | {ms / floor:.1f} | {statistics.median(cpu[(name, label)]):.2f}")
         print(f"| {label} | {' | '.join(cells)} | {min(loads[label]):.2f}–{max(loads[label]):.2f} |")
     print(f"\nload average at the end: {load_average()}")
 

@@ -13,7 +13,7 @@ A permission names the roles allowed to act on an object they cover.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
 
@@ -46,6 +46,9 @@ class Grant:
     machine_id: uuid.UUID | None = None  # set for machine roles
     # The organization's "require two-factor" policy, loaded with the membership (no extra query per page).
     requires_two_factor: bool = False
+    # The organization's name, loaded with the membership: the organization switcher shows it without a query.
+    # Not part of the grant's identity; empty on grants that were not loaded from a membership.
+    organization_name: str = field(default="", compare=False)
 
     def covers(self, obj: Organization | Location | Machine) -> bool:
         """True when obj lies entirely inside this grant's scope."""
@@ -121,6 +124,7 @@ def grants_for(actor) -> list[Grant]:
                 organization_id=membership.organization_id,
                 location_path=membership.location.path if membership.location_id else None,
                 requires_two_factor=membership.organization.require_two_factor,
+                organization_name=membership.organization.name,
             )
             for membership in Membership.objects.filter(user=actor).select_related("location", "organization")
         ]
