@@ -118,15 +118,19 @@ def grants_for(actor) -> list[Grant]:
         return actor.fleet_grants()
     cached = getattr(actor, "_fleet_grants", None)
     if cached is None:
+        # Plain values, not model instances: a member of many organizations pays for their columns only.
+        memberships = Membership.objects.filter(user=actor).values_list(
+            "role", "organization_id", "location__path", "organization__require_two_factor", "organization__name"
+        )
         cached = [
             Grant(
-                role=membership.role,
-                organization_id=membership.organization_id,
-                location_path=membership.location.path if membership.location_id else None,
-                requires_two_factor=membership.organization.require_two_factor,
-                organization_name=membership.organization.name,
+                role=role,
+                organization_id=organization_id,
+                location_path=location_path,
+                requires_two_factor=requires_two_factor,
+                organization_name=organization_name,
             )
-            for membership in Membership.objects.filter(user=actor).select_related("location", "organization")
+            for role, organization_id, location_path, requires_two_factor, organization_name in memberships
         ]
         actor._fleet_grants = cached
     return cached
