@@ -29,6 +29,7 @@ import json
 import os
 import pstats
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -40,15 +41,15 @@ HERE = Path(__file__).resolve().parent
 DB = "fa_e"
 
 
+MEASURED = ("keys list (owner)", "keys list (operator)", "audit log (owner)", "overview (owner)")
+
+
 def page_plan(base: str) -> list[tuple[str, str, str]]:
-    """(label, who, path): the pages this helper measures, /healthz first (the floor every ratio divides by)."""
-    return [
-        ("healthz", "anonymous", "/healthz"),
-        ("keys list (owner)", "owner", f"{base}/keys/"),
-        ("keys list (operator)", "operator", f"{base}/keys/"),
-        ("audit log (owner)", "owner", f"{base}/audit/"),
-        ("overview (owner)", "owner", f"{base}/"),
-    ]
+    """(label, who, path): scale_pages's pages that this helper measures, after /healthz (every ratio's floor)."""
+    import scale_pages
+
+    pages = {label: (who, path) for label, who, path in scale_pages._pages(base)}
+    return [("healthz", "anonymous", "/healthz"), *((label, *pages[label]) for label in MEASURED)]
 
 
 def load_average() -> str:
@@ -176,7 +177,8 @@ def serve(tree: Path, org_name: str, rows: int) -> None:
     assert Path(_django.__file__).resolve().parent == tree / "bench", _django.__file__
     out = sys.stdout
     sys.stdout = sys.stderr  # only answers go to the parent's pipe
-    _configure_env()
+    static = tempfile.TemporaryDirectory(prefix="fa-profile-static-")  # this tree's collected files, removed at exit
+    os.environ["STATIC_ROOT"] = static.name
     import django
 
     django.setup()
@@ -204,11 +206,6 @@ def serve(tree: Path, org_name: str, rows: int) -> None:
             answer = {"error": f"unknown command {command['do']!r}"}
         out.write(json.dumps(answer) + "\n")
         out.flush()
-
-
-def _configure_env() -> None:
-    """The environment ``_django.setup`` leaves for its own process; a worker inherits DATABASE_URL from it."""
-    os.environ["STATIC_ROOT"] = tempfile.mkdtemp(prefix="fa-profile-static-")
 
 
 class Child:
@@ -310,8 +307,9 @@ def main() -> None:
         trees = [("after", HERE.parent)]
         if args.compare:
             trees.insert(0, ("before", export_tree(args.compare)))
-        children = [Child(name, tree, org.name, args.rows) for name, tree in trees]
+        children = []
         try:
+            children.extend(Child(name, tree, org.name, args.rows) for name, tree in trees)
             if args.profile:
                 for child in children:
                     for label in child.labels:
@@ -328,6 +326,9 @@ def main() -> None:
         finally:
             for child in children:
                 child.close()
+            for name, tree in trees:
+                if name == "before":
+                    shutil.rmtree(tree, ignore_errors=True)
     finally:
         teardown(args, args.db_name)
 
