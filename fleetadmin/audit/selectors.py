@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.apps import apps
@@ -12,6 +13,7 @@ from django.http import Http404
 
 from fleetadmin.audit.models import AuditEvent, ChainVerification
 from fleetadmin.audit.query import AuditFilters
+from fleetadmin.core.links import url_maker
 
 PAGE_SIZE = 50
 # Rows per query when exporting: the per-query and per-write costs vanish, memory stays a few MB.
@@ -91,6 +93,24 @@ def target_urls(events: list[AuditEvent]) -> dict[tuple[str, str], str]:
     return object_urls((event.target_type, event.target_id) for event in events)
 
 
+def _page_makers() -> dict[str, tuple[tuple[str, ...], Callable[..., str]]]:
+    """{model label: (columns, function of those columns)} answering what the model's get_absolute_url answers,
+    for the usual targets of an audit page, with one URL reverse per page instead of one per row.
+    tests/audit/test_object_urls.py holds each equal to get_absolute_url."""
+    overview = url_maker("fleet:organization")
+    key_detail = url_maker("keys:detail", ids=(uuid.UUID, uuid.UUID))
+
+    def node(pk, organization_id) -> str:
+        return f"{overview(organization_id)}#node-{pk}"
+
+    return {
+        "fleet.organization": (("pk",), overview),
+        "fleet.location": (("pk", "organization_id"), node),
+        "fleet.machine": (("pk", "organization_id"), node),
+        "keys.apikey": (("pk", "organization_id"), lambda pk, organization_id: key_detail(organization_id, pk)),
+    }
+
+
 def object_urls(pairs) -> dict[tuple[str, str], str]:
     """{(model label, id): page} for the objects that still exist, one query per model."""
     wanted: dict[str, set[str]] = defaultdict(set)
@@ -98,6 +118,7 @@ def object_urls(pairs) -> dict[tuple[str, str], str]:
         if target_type and target_id:
             wanted[target_type].add(target_id)
     urls: dict[tuple[str, str], str] = {}
+    makers = _page_makers() if wanted else {}
     for target_type, ids in wanted.items():
         try:
             model = apps.get_model(target_type)
@@ -108,7 +129,12 @@ def object_urls(pairs) -> dict[tuple[str, str], str]:
         queryset = model._default_manager.all()
         if hasattr(model, "deleted_at"):
             queryset = queryset.filter(deleted_at__isnull=True)
+        columns, make = makers.get(target_type, ((), None))
         try:
+            if make is not None:  # the columns its page needs, not whole objects
+                for values in queryset.filter(pk__in=ids).values_list(*columns):
+                    urls[(target_type, str(values[0]))] = make(*values)
+                continue
             found = list(queryset.filter(pk__in=ids))
         except (ValueError, ValidationError):  # an id that is not of the model's kind links nowhere
             continue

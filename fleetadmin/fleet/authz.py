@@ -13,7 +13,7 @@ A permission names the roles allowed to act on an object they cover.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
 
@@ -48,6 +48,9 @@ class Grant:
     machine_id: uuid.UUID | None = None  # set for machine roles
     # The organization's "require two-factor" policy, loaded with the membership (no extra query per page).
     requires_two_factor: bool = False
+    # The organization's name, loaded with the membership: the organization switcher shows it without a query.
+    # Not part of the grant's identity; empty on grants that were not loaded from a membership.
+    organization_name: str = field(default="", compare=False)
 
     def covers(self, obj: Organization | Location | Machine) -> bool:
         """True when obj lies entirely inside this grant's scope."""
@@ -117,14 +120,19 @@ def grants_for(actor) -> list[Grant]:
         return actor.fleet_grants()
     cached = getattr(actor, "_fleet_grants", None)
     if cached is None:
+        # Plain values, not model instances: a member of many organizations pays for their columns only.
+        memberships = Membership.objects.filter(user=actor).values_list(
+            "role", "organization_id", "location__path", "organization__require_two_factor", "organization__name"
+        )
         cached = [
             Grant(
-                role=membership.role,
-                organization_id=membership.organization_id,
-                location_path=membership.location.path if membership.location_id else None,
-                requires_two_factor=membership.organization.require_two_factor,
+                role=role,
+                organization_id=organization_id,
+                location_path=location_path,
+                requires_two_factor=requires_two_factor,
+                organization_name=organization_name,
             )
-            for membership in Membership.objects.filter(user=actor).select_related("location", "organization")
+            for role, organization_id, location_path, requires_two_factor, organization_name in memberships
         ]
         actor._fleet_grants = cached
     return cached

@@ -29,6 +29,17 @@ def _authorizations_prefetch() -> Prefetch:
     )
 
 
+def _list_authorizations_prefetch() -> Prefetch:
+    """The authorizations a list shows: each with its location's or machine's name only. Their organization is
+    the page's (``key_page`` sets it), not one more copy of it per row."""
+    return Prefetch(
+        "authorizations",
+        queryset=ApiKeyAuthorization.objects.select_related("location", "machine")
+        .only(*(field.name for field in ApiKeyAuthorization._meta.concrete_fields), "location__name", "machine__name")
+        .order_by("id"),
+    )
+
+
 DELETED = "deleted"  # a status filter of the list only: deleted keys are tombstones, not a KeyStatus
 LIST_STATUS_CHOICES = [*KeyStatus.choices, (DELETED, "Deleted")]
 
@@ -119,9 +130,13 @@ def key_page(actor, organization: Organization, filters: KeyFilters, cursor: str
     if position is not None:
         created_at, key_id = position
         keys = keys.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=key_id))
-    rows = list(keys.order_by("-created_at", "-pk").prefetch_related(_authorizations_prefetch())[: PAGE_SIZE + 1])
+    rows = list(keys.order_by("-created_at", "-pk").prefetch_related(_list_authorizations_prefetch())[: PAGE_SIZE + 1])
     has_more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
+    for key in rows:
+        key.organization = organization
+        for authorization in key.authorizations.all():
+            authorization.organization = organization
     return KeyPage(keys=rows, next_cursor=encode_cursor(rows[-1]) if has_more else None, now=now)
 
 

@@ -188,18 +188,20 @@ def key_list(request: HttpRequest, org_id) -> HttpResponse:
     page = selectors.key_page(request.user, organization, filters, cursor=get.get("after", ""))
     can_create = authz.can_somewhere(request.user, "keys.manage", organization)
     replaces = selectors.predecessors_of(page.keys)
-    rows = [
-        {
-            "key": key,
-            "status": selectors.DELETED if key.deleted_at else key.status(page.now),
-            "in_grace": key.in_grace(page.now),
-            "replaces": replaces.get(key.pk),
-            "first": key.authorizations.all()[0] if key.authorizations.all() else None,
-            "more": max(len(key.authorizations.all()) - 1, 0),
-            "can_manage": key.deleted_at is None and authz.can(request.user, "keys.manage", key),
-        }
-        for key in page.keys
-    ]
+    rows = []
+    for key in page.keys:
+        authorizations = list(key.authorizations.all())  # the prefetched ones: one queryset per key, not three
+        rows.append(
+            {
+                "key": key,
+                "status": selectors.DELETED if key.deleted_at else key.status(page.now),
+                "in_grace": key.in_grace(page.now),
+                "replaces": replaces.get(key.pk),
+                "first": authorizations[0] if authorizations else None,
+                "more": max(len(authorizations) - 1, 0),
+                "can_manage": key.deleted_at is None and authz.can(request.user, "keys.manage", key),
+            }
+        )
     context = {
         "organization": organization,
         "nav_section": "keys",

@@ -776,8 +776,8 @@ def test_a_garbage_cursor_is_the_first_page(fleet, many_keys, client_for, cursor
 
 
 # session, user, organization, memberships (grants), keys page, their authorizations (prefetch),
-# the keys they replaced by rotation (one query), org switcher
-LIST_QUERIES = 8
+# the keys they replaced by rotation (one query); the org switcher's names came with the memberships
+LIST_QUERIES = 7
 
 
 def test_list_query_count_does_not_grow_with_the_keys(fleet, clock, client_for, django_assert_num_queries):
@@ -797,8 +797,8 @@ def test_list_query_count_does_not_grow_with_the_keys(fleet, clock, client_for, 
 
 # session, user, organization, memberships (grants), the key (with organization and replacement joined),
 # its authorizations (prefetch, resources joined), locations and machines (the grant form's pickers),
-# the key's history, the key it replaced by rotation, org switcher
-DETAIL_QUERIES = 11
+# the key's history, the key it replaced by rotation; the org switcher's names came with the memberships
+DETAIL_QUERIES = 10
 
 
 def test_detail_query_count_does_not_grow_with_authorizations_or_history(

@@ -187,19 +187,19 @@ def test_apps_of_another_organization_are_404_under_this_url(fleet, client_for):
 
 
 def test_query_counts_are_pinned_and_do_not_grow(fleet, app, make_app, client_for, django_assert_num_queries):
-    """session, user, organization, memberships, then per page below, then the organization switcher."""
+    """session, user, organization, memberships (with the organization switcher's names), then per page below."""
     client = client_for(fleet.owner)
     client.get(url("apps", fleet.org.pk))
     for i in range(20):
         make_app(client_name=f"app {i}")
-    with django_assert_num_queries(7):  # + applications, auth service state
+    with django_assert_num_queries(6):  # + applications, auth service state
         response = client.get(url("apps", fleet.org.pk))
     assert "app 19" in response.content.decode()
-    with django_assert_num_queries(7):  # + application, its history
+    with django_assert_num_queries(6):  # + application, its history
         client.get(url("app_detail", fleet.org.pk, app.pk))
-    with django_assert_num_queries(10):  # + auth service (no logo bytes), app count, history, end users, sign-ins
+    with django_assert_num_queries(9):  # + auth service (no logo bytes), app count, history, end users, sign-ins
         client.get(url("service", fleet.org.pk))
-    with django_assert_num_queries(5):  # + auth service; no switcher on the preview
+    with django_assert_num_queries(5):  # + auth service (the preview has no switcher)
         client.get(url("preview", fleet.org.pk))
 
 

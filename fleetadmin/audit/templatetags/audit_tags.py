@@ -1,4 +1,10 @@
+from html import escape
+
 from django import template
+from django.utils.safestring import mark_safe
+
+from fleetadmin.core.links import url_maker
+from fleetadmin.fleet.templatetags.fleet_ui import time_tag
 
 from fleetadmin.audit import labels, links
 
@@ -46,3 +52,33 @@ def event_summary(event) -> str:
     if before and not after:
         return f"was “{before.get('name')}”" if before.get("name") else "removed"
     return ""
+
+
+@register.simple_tag
+def event_rows(events, organization, links: dict) -> str:
+    """The audit log's table rows in Python: the markup of ``audit/_event_row.html`` (whitespace aside), with one
+    URL reverse per page instead of a template loop's ~30 lookups and tags per row (bench/profile_pages.py).
+    Every value from the database goes through ``escape`` (the standard library's, which Django's wraps)."""
+    event_url = url_maker("audit:event", organization.pk, ids=(int,))
+    return mark_safe("".join(_event_row(event, event_url, links) for event in events))  # noqa: S308
+
+
+def _event_row(event, event_url, links: dict) -> str:
+    actor_type = escape(str(event.get_actor_type_display()))
+    url = links.get((event.target_type, event.target_id), "")
+    if url:
+        target = f'<a href="{escape(url)}">{escape(event.target_name or event.target_id)}</a>'
+    else:
+        target = escape(event.target_name or "—")
+    actor = escape(event.actor_name) if event.actor_name else actor_type
+    ticket = f" · ticket {escape(event.ticket)}" if event.ticket else ""
+    target_type = f'<span class="subtle">{escape(event.target_type)}</span>' if event.target_type else ""
+    return (
+        f'\n<tr>\n  <td class="nowrap"><a href="{event_url(event.id)}" class="strong-link">'
+        f"{time_tag(event.created_at, 'datetime')}</a></td>"
+        f'\n  <td><span class="actor actor-{escape(event.actor_type)}">{actor}</span>'
+        f'<span class="subtle">{actor_type}{ticket}</span></td>'
+        f'\n  <td><code class="mono action">{escape(event.action)}</code></td>'
+        f"\n  <td>{target}{target_type}</td>"
+        f'\n  <td class="summary">{escape(event_summary(event))}</td>\n</tr>'
+    )
