@@ -3,10 +3,9 @@ from html import escape
 from django import template
 from django.utils.safestring import mark_safe
 
+from fleetadmin.audit import labels, links
 from fleetadmin.core.links import url_maker
 from fleetadmin.fleet.templatetags.fleet_ui import time_tag
-
-from fleetadmin.audit import labels, links
 
 register = template.Library()
 

@@ -58,9 +58,11 @@ def _name(row, organization, detail_url) -> str:
     nowrap = " nowrap" if len(key.name) <= NOWRAP_NAME_LENGTH else ""
     name = escape(key.name)
     if key.deleted_at:
+        history = escape(log_url(organization, target_type="keys.apikey", target_id=key.pk))
+        deleted = time_tag(key.deleted_at, "date")
         link = (
-            f'<a class="strong-link{nowrap}" href="{escape(log_url(organization, target_type="keys.apikey", target_id=key.pk))}"'
-            f' title="Deleted: its history in the audit log">{name}</a><span class="subtle">Deleted {time_tag(key.deleted_at, "date")}</span>'
+            f'<a class="strong-link{nowrap}" href="{history}" title="Deleted: its history in the audit log">{name}</a>'
+            f'<span class="subtle">Deleted {deleted}</span>'
         )
     else:
         link = f'<a class="strong-link{nowrap}" href="{detail_url(key.pk)}">{name}</a>'
