@@ -4,7 +4,7 @@ A test module declares what its screens are and who may use them; the harness tu
 parametrized tests that ask the same questions of every screen:
 
     MATRIX = Matrix(
-        world="keys_world",                       # the fixture every path, data and effect receives
+        world="world",                           # the fixture every path, data and effect receives
         reads=[Read("list", lambda w: ...), Read("create", lambda w: ..., readers=OWNERS)],
         writes=[Write("rename", lambda w: ..., data=..., effect=..., actions=("keys.api_key.rename",))],
         answer=owner_answer,                     # how the screen answers a write it accepts
@@ -15,14 +15,15 @@ What the generated tests hold every screen to:
 
 - ``test_reads[<screen>-<role>]``: anonymous is sent to sign in (with ``next`` naming the page),
   another organization's owner gets 404, a member who is not among the readers gets 403, a reader
-  gets 200 with ``Vary: HX-Request`` and never a secret; each visit is made twice, without and with
-  ``HX-Request`` (a read changes nothing, so both ways share one test's fixtures).
+  gets 200 (a whole page without htmx, ``Vary: HX-Request``) and never a secret, and ``read_check``
+  runs on the answer; each visit is made twice, without and with ``HX-Request`` (a read changes
+  nothing, so both ways share one test's fixtures).
 - ``test_refused_writes[<write>-<role>]``: the same refusals for a POST, made without and then with
   ``HX-Request``; after each, no audit event was recorded, the write's effect does not hold, the
   matrix's ``state`` is unchanged and the answer carries no secret.
 - ``test_writes[<write>-<role>-plain|htmx]``: a writer's POST (one test each way, since it changes
-  the data): the effect holds, exactly the declared audit events were recorded, all by that writer,
-  and the module's ``answer`` accepts the response.
+  the data): the effect, false before, holds after; exactly the declared audit events were
+  recorded, all by that writer; and the module's ``answer`` accepts the response.
 
 Roles are the members of the ``fleet`` fixture (``owner``, ``operator``, ``location_owner``,
 ``outsider``: the owner of another organization) and ``anonymous``.
