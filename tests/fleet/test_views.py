@@ -46,6 +46,18 @@ def owner_answer(response, fleet, write, htmx):
         assert response["Location"] == url("organization", fleet.org.pk)
 
 
+def rename(model, attribute, name) -> Write:
+    """Renaming the fleet's ``attribute`` (a location or a machine) to ``name``."""
+    kind = model._meta.model_name
+    return Write(
+        f"{kind}_rename",
+        at(f"{kind}_rename", attribute),
+        data=lambda f: {"name": name},
+        effect=lambda f: model.objects.get(pk=getattr(f, attribute).pk).name == name,
+        actions=[f"fleet.{kind}.rename"],
+    )
+
+
 EVERYONE_SIGNED_IN = (OUTSIDER, *MEMBERS, "location_owner")
 
 MATRIX = Matrix(
@@ -77,20 +89,8 @@ MATRIX = Matrix(
             effect=lambda f: Machine.objects.filter(location=f.line_a, name="arm-09").exists(),
             actions=["fleet.machine.create"],
         ),
-        Write(
-            "location_rename",
-            at("location_rename", "warehouse"),
-            data=lambda f: {"name": "Warehouse West"},
-            effect=lambda f: Location.objects.get(pk=f.warehouse.pk).name == "Warehouse West",
-            actions=["fleet.location.rename"],
-        ),
-        Write(
-            "machine_rename",
-            at("machine_rename", "arm"),
-            data=lambda f: {"name": "arm-01b"},
-            effect=lambda f: Machine.objects.get(pk=f.arm.pk).name == "arm-01b",
-            actions=["fleet.machine.rename"],
-        ),
+        rename(Location, "warehouse", "Warehouse West"),
+        rename(Machine, "arm", "arm-01b"),
         Write(
             "location_delete",
             at("location_delete", "empty"),
