@@ -132,10 +132,10 @@ MATRIX = Matrix(
     world="world",
     read_roles=(*ROLES, "location_owner"),  # a location owner is a member with no say over the auth service
     reads=[
-        Read("service", at("service")),
-        Read("preview", at("preview")),
-        Read("apps", at("apps")),
-        Read("app_detail", at("app_detail", app=True)),
+        Read("service", at("service"), partial=True),
+        Read("preview", at("preview"), partial=True),
+        Read("apps", at("apps"), partial=True),
+        Read("app_detail", at("app_detail", app=True), partial=True),
         Read("app_create", at("app_create"), readers=OWNERS),
         Read("app_edit", at("app_edit", app=True), readers=OWNERS),
         Read("app_rotate", at("app_rotate", app=True), readers=OWNERS),
