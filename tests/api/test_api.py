@@ -6,41 +6,20 @@ import pytest
 from django.test import Client
 
 from fleetadmin.audit.models import AuditEvent
-from fleetadmin.core.actors import SYSTEM
 from fleetadmin.keys.models import ApiKey
-from fleetadmin.keys.services import Grant, api_key_create
+from tests.api.conftest import body, issue, key_client
 
 pytestmark = pytest.mark.django_db
 
 
-def key_client(issued) -> Client:
-    return Client(HTTP_AUTHORIZATION=f"ApiKey {issued.key.pk}:{issued.value}")
-
-
-def issue(fleet, role, resource, org=None):
-    return api_key_create(actor=SYSTEM, organization=org or fleet.org, grants=[Grant(role=role, resource=resource)])
-
-
 @pytest.fixture
-def callers(fleet, client_for):
-    """Every kind of caller the issue names."""
-    from fleetadmin.fleet.models import Organization
-
-    other_org = Organization.objects.get(name="Globex")
+def callers(callers, fleet):
+    """The shared callers, and keys scoped below the organization: one machine's, one location's."""
     return {
-        "anonymous": Client(),
-        "other_org_key": key_client(issue(fleet, "organization_owner", other_org, org=other_org)),
+        **callers,
         "machine_key": key_client(issue(fleet, "robot_owner", fleet.arm)),
         "location_key": key_client(issue(fleet, "location_owner", fleet.hq)),
-        "operator_key": key_client(issue(fleet, "organization_operator", fleet.org)),
-        "owner_key": key_client(issue(fleet, "organization_owner", fleet.org)),
-        "operator": client_for(fleet.operator),
-        "owner": client_for(fleet.owner),
     }
-
-
-def body(response):
-    return json.loads(response.content)
 
 
 READS = {

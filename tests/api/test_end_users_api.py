@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.test import Client
 
@@ -12,7 +10,7 @@ from fleetadmin.core.actors import SYSTEM
 from fleetadmin.idp import services
 from fleetadmin.idp.models import EndUser, EndUserSession
 from fleetadmin.idp.selectors import PAGE_SIZE
-from tests.api.test_api import issue, key_client
+from tests.api.conftest import body, issue, key_client
 
 pytestmark = pytest.mark.django_db
 
@@ -23,29 +21,9 @@ def path(fleet, suffix: str = "") -> str:
     return f"/api/v1/organizations/{fleet.org.pk}/end-users{suffix}"
 
 
-def body(response):
-    return json.loads(response.content)
-
-
 def error(response, status: int) -> dict:
     assert response.status_code == status, response.content
     return body(response)["error"]
-
-
-@pytest.fixture
-def callers(fleet, client_for):
-    from fleetadmin.fleet.models import Organization
-
-    other = Organization.objects.get(name="Globex")
-    return {
-        "anonymous": Client(),
-        "other_org_key": key_client(issue(fleet, "organization_owner", other, org=other)),
-        "operator_key": key_client(issue(fleet, "organization_operator", fleet.org)),
-        "owner_key": key_client(issue(fleet, "organization_owner", fleet.org)),
-        "operator": client_for(fleet.operator),
-        "owner": client_for(fleet.owner),
-        "outsider": client_for(fleet.outsider),
-    }
 
 
 @pytest.fixture

@@ -3,11 +3,10 @@
 import json
 
 import pytest
-from django.test import Client
 
 from fleetadmin.audit.models import AuditEvent
 from fleetadmin.fleet.models import Invitation, Membership, Role
-from tests.api.test_api import issue, key_client
+from tests.api.conftest import body
 
 pytestmark = pytest.mark.django_db
 
@@ -18,25 +17,6 @@ def members_path(fleet):
 
 def invitations_path(fleet):
     return f"/api/v1/organizations/{fleet.org.pk}/invitations"
-
-
-def body(response):
-    return json.loads(response.content)
-
-
-@pytest.fixture
-def callers(fleet, client_for):
-    from fleetadmin.fleet.models import Organization
-
-    other = Organization.objects.get(name="Globex")
-    return {
-        "anonymous": Client(),
-        "other_org_key": key_client(issue(fleet, "organization_owner", other, org=other)),
-        "operator_key": key_client(issue(fleet, "organization_operator", fleet.org)),
-        "owner_key": key_client(issue(fleet, "organization_owner", fleet.org)),
-        "operator": client_for(fleet.operator),
-        "owner": client_for(fleet.owner),
-    }
 
 
 LIST_STATUS = {

@@ -12,6 +12,7 @@ from fleetadmin.billing.models import BillingService, Customer, CustomerInvitati
 from fleetadmin.core.actors import SYSTEM
 from tests.billing.conftest import HTMX, SEED_ADDRESS, charge
 from tests.factories import OrganizationFactory
+from tests.matrix import ANONYMOUS, OUTSIDER, OWNERS, ROLES, Matrix, Read, Write
 
 pytestmark = pytest.mark.django_db
 
@@ -39,96 +40,17 @@ def world(billing):
     return billing
 
 
-def read_paths(world):
-    org = world.org
-    return {
-        "service": url("service", org),
-        "update": url("update", org),
-        "disable": url("disable", org),
-        "invoices": url("invoices", org),
-        "invoice": url("invoice", org, world.invoice.pk),
-        "invoice_create": url("invoice_create", org),
-        "customer_detach": url("customer_detach", org, world.umbrella.pk),
-        "invoice_void": url("invoice_void", org, world.invoice.pk),
-    }
-
-
-READS = ["service", "update", "disable", "invoices", "invoice", "invoice_create", "customer_detach", "invoice_void"]
-OPERATOR_READS = ["service", "invoices", "invoice"]
-OWNER_ONLY_READS = sorted(set(READS) - set(OPERATOR_READS))
-
-
-def write_cases(world):
-    """(url, valid POST data, a function that makes the case possible first)."""
-    org = world.org
-
-    def disabled():
-        services.billing_service_disable(actor=SYSTEM, organization=org)
-
-    return {
-        "enable": (url("enable", org), {**NEW_ADDRESS}, disabled),
-        "update": (url("update", org), {**NEW_ADDRESS}, None),
-        "disable": (url("disable", org), {"confirm": "disable"}, None),
-        "invite": (url("customer_invite", org), {"customer_id": str(world.prospect.pk)}, None),
-        "detach": (url("customer_detach", org, world.umbrella.pk), {}, None),
-        "charge": (
-            url("invoice_create", org),
-            {
-                "customer": str(world.umbrella.pk),
-                "description": "Robot rental, April",
-                "subtotal": "2,400.00",
-                "tax": "198.00",
-                "form_token": "token-1",
-            },
-            None,
-        ),
-        "pay": (url("invoice_pay", org, world.invoice.pk), {}, None),
-        "void": (url("invoice_void", org, world.invoice.pk), {}, None),
-    }
-
-
-WRITES = ["enable", "update", "disable", "invite", "detach", "charge", "pay", "void"]
-ACTIONS = {
-    "enable": "billing.service.enable",
-    "update": "billing.service.update",
-    "disable": "billing.service.disable",
-    "invite": "billing.customer.invite",
-    "detach": "billing.customer.detach",
-    "charge": "billing.invoice.create",
-    "pay": "billing.invoice.pay",
-    "void": "billing.invoice.void",
+CHARGE = {
+    "customer": None,  # the customer's id, filled in by charge_data
+    "description": "Robot rental, April",
+    "subtotal": "2,400.00",
+    "tax": "198.00",
+    "form_token": "token-1",
 }
 
 
-def effect_holds(world, case) -> bool:
-    service = BillingService.objects.get(organization=world.org)
-    invoice = Invoice.objects.get(pk=world.invoice.pk)
-    if case in ("enable", "update"):
-        return service.enabled and service.city == "Paris" and service.country == "FR"
-    if case == "disable":
-        return not service.enabled and service.city == "Springfield"
-    if case == "invite":  # invited, not attached: an owner of the prospect has to accept
-        return (
-            CustomerInvitation.objects.filter(
-                billing_organization=world.org, customer_organization_id=world.prospect.pk, status="pending"
-            ).exists()
-            and not Customer.objects.filter(organization=world.prospect).exists()
-        )
-    if case == "detach":
-        return not Customer.objects.filter(organization=world.umbrella).exists()
-    if case == "charge":
-        return Invoice.objects.filter(customer=world.umbrella, description="Robot rental, April").exists()
-    if case == "pay":
-        return invoice.status == "paid"
-    if case == "void":
-        return invoice.status == "void"
-    raise AssertionError(case)
-
-
-def prepare(world, case):
-    _, _, setup = write_cases(world)[case]
-    if setup:
-        setup()
+def charge_data(world):
+    return {**CHARGE, "customer": str(world.umbrella.pk)}
 
 
 def billing_events():
@@ -138,46 +60,139 @@ def billing_events():
 # ---- the matrix ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("screen", READS)
-def test_anonymous_reads_are_sent_to_sign_in(world, client_for, screen):
-    response = client_for().get(read_paths(world)[screen])
-    assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/sign-in/?next=")
+def at(name, *attributes):
+    """The path of a billing screen, with the world's objects named by ``attributes`` as its arguments."""
+    return lambda w: url(name, w.org, *(getattr(w, attribute).pk for attribute in attributes))
 
 
-@pytest.mark.parametrize("case", [*WRITES, "parse"])
-def test_anonymous_writes_are_sent_to_sign_in(world, client_for, case):
-    path, data = (
-        (url("parse_address", world.org), {"paste": SEED_ADDRESS}) if case == "parse" else write_cases(world)[case][:2]
+def disable_first(world):
+    services.billing_service_disable(actor=SYSTEM, organization=world.org)
+
+
+def new_address_kept(world) -> bool:
+    service = BillingService.objects.get(organization=world.org)
+    return service.enabled and service.city == "Paris" and service.country == "FR"
+
+
+def disabled_with_the_address_kept(world) -> bool:
+    service = BillingService.objects.get(organization=world.org)
+    return not service.enabled and service.city == "Springfield"
+
+
+def invited_not_attached(world) -> bool:
+    """Invited, not attached: an owner of the prospect has to accept."""
+    invited = CustomerInvitation.objects.filter(
+        billing_organization=world.org, customer_organization_id=world.prospect.pk, status="pending"
     )
-    events = billing_events()
-    response = client_for().post(path, data)
-    assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/sign-in/?next=")
-    assert billing_events() == events
+    return invited.exists() and not Customer.objects.filter(organization=world.prospect).exists()
 
 
-@pytest.mark.parametrize("screen", READS)
-@pytest.mark.parametrize("htmx", [False, True])
-def test_reads_by_another_organizations_owner_are_404(world, client_for, screen, htmx):
-    response = client_for(world.outsider).get(read_paths(world)[screen], **(HTMX if htmx else {}))
-    assert response.status_code == 404
+def invoice_status(world) -> str:
+    return Invoice.objects.get(pk=world.invoice.pk).status
 
 
-@pytest.mark.parametrize("case", WRITES)
-@pytest.mark.parametrize("htmx", [False, True])
-def test_writes_by_another_organizations_owner_are_404(world, client_for, case, htmx):
-    prepare(world, case)
-    path, data, _ = write_cases(world)[case]
-    events = billing_events()
-    assert client_for(world.outsider).post(path, data, **(HTMX if htmx else {})).status_code == 404
-    assert not effect_holds(world, case)
-    assert billing_events() == events
+def billing_nav_is_current(response, world, read, role, htmx):
+    if not htmx:
+        assert f'href="/orgs/{world.org.pk}/billing/" aria-current="page"' in response.content.decode()
 
 
-@pytest.mark.parametrize("screen", READS)
-def test_a_location_owner_may_not_read_billing(world, client_for, screen):
-    assert client_for(world.location_owner).get(read_paths(world)[screen]).status_code == 403
+def owner_answer(response, world, write, htmx):
+    if write.name == "invite" and htmx:  # the customers card, swapped in place, with the history out of band
+        assert response.status_code == 200
+        content = response.content.decode()
+        assert content.lstrip().startswith('<section id="billing-customers"')
+        assert (
+            "Prospect LLC" not in content
+            and str(world.prospect.pk) in content
+            and 'id="billing-history" class="card history" aria-labelledby="billing-history-heading" hx-swap-oob="true"'
+            in content
+        )
+    elif htmx:
+        assert response.status_code == 200 and response["HX-Redirect"].startswith(f"/orgs/{world.org.pk}/billing/")
+    else:
+        assert response.status_code == 302 and response["Location"].startswith(f"/orgs/{world.org.pk}/billing/")
+
+
+MATRIX = Matrix(
+    world="world",
+    read_roles=(*ROLES, "location_owner"),  # a location owner is a member with no say over billing
+    reads=[
+        Read("service", at("service")),
+        Read("update", at("update"), readers=OWNERS),
+        Read("disable", at("disable"), readers=OWNERS),
+        Read("invoices", at("invoices")),
+        Read("invoice", at("invoice", "invoice")),
+        Read("invoice_create", at("invoice_create"), readers=OWNERS),
+        Read("customer_detach", at("customer_detach", "umbrella"), readers=OWNERS),
+        Read("invoice_void", at("invoice_void", "invoice"), readers=OWNERS),
+    ],
+    writes=[
+        Write(
+            "enable",
+            at("enable"),
+            data=lambda w: NEW_ADDRESS,
+            prepare=disable_first,
+            effect=new_address_kept,
+            actions=["billing.service.enable"],
+        ),
+        Write(
+            "update",
+            at("update"),
+            data=lambda w: NEW_ADDRESS,
+            effect=new_address_kept,
+            actions=["billing.service.update"],
+        ),
+        Write(
+            "disable",
+            at("disable"),
+            data=lambda w: {"confirm": "disable"},
+            effect=disabled_with_the_address_kept,
+            actions=["billing.service.disable"],
+        ),
+        Write(
+            "invite",
+            at("customer_invite"),
+            data=lambda w: {"customer_id": str(w.prospect.pk)},
+            effect=invited_not_attached,
+            actions=["billing.customer.invite", "billing.invitation.receive"],  # the biller's, the prospect's
+        ),
+        Write(
+            "detach",
+            at("customer_detach", "umbrella"),
+            effect=lambda w: not Customer.objects.filter(organization=w.umbrella).exists(),
+            actions=["billing.customer.detach"],
+        ),
+        Write(
+            "charge",
+            at("invoice_create"),
+            data=charge_data,
+            effect=lambda w: Invoice.objects.filter(customer=w.umbrella, description="Robot rental, April").exists(),
+            actions=["billing.invoice.create"],
+        ),
+        Write(
+            "pay",
+            at("invoice_pay", "invoice"),
+            effect=lambda w: invoice_status(w) == "paid",
+            actions=["billing.invoice.pay"],
+        ),
+        Write(
+            "void",
+            at("invoice_void", "invoice"),
+            effect=lambda w: invoice_status(w) == "void",
+            actions=["billing.invoice.void"],
+        ),
+        # Filling the form from a pasted address writes nothing, but only an owner may ask.
+        Write(
+            "parse",
+            at("parse_address"),
+            data=lambda w: {"paste": SEED_ADDRESS},
+            roles=(ANONYMOUS, OUTSIDER, "operator"),
+        ),
+    ],
+    read_check=billing_nav_is_current,
+    answer=owner_answer,
+)
+test_reads, test_refused_writes, test_writes = MATRIX.tests()
 
 
 OWNER_CONTROLS = [
@@ -199,7 +214,7 @@ def controls_in(*responses) -> set[str]:
 
 def test_owner_sees_every_control(world, client_for):
     client = client_for(world.owner)
-    pages = [client.get(read_paths(world)[screen]) for screen in ("service", "invoices", "invoice")]
+    pages = [client.get(path(world)) for path in (at("service"), at("invoices"), at("invoice", "invoice"))]
     assert all(screen.status_code == 200 for screen in pages)
     assert controls_in(*pages) == set(OWNER_CONTROLS)
 
@@ -207,70 +222,14 @@ def test_owner_sees_every_control(world, client_for):
 @pytest.mark.parametrize("htmx", [False, True])
 def test_operator_reads_billing_without_any_control(world, client_for, htmx):
     client = client_for(world.operator)
-    pages = [client.get(read_paths(world)[screen], **(HTMX if htmx else {})) for screen in OPERATOR_READS]
+    readable = (at("service"), at("invoices"), at("invoice", "invoice"))
+    pages = [client.get(path(world), **(HTMX if htmx else {})) for path in readable]
     assert all(screen.status_code == 200 for screen in pages)
     content = "".join(screen.content.decode() for screen in pages)
     assert "Initech" in content and "Umbrella Corp" in content and "INV-00001" in content
     assert controls_in(*pages) == set()
     post_forms = [tag for tag in re.findall(r"<form[^>]*>", content) if 'method="post"' in tag]
     assert not [tag for tag in post_forms if "/billing/" in tag]
-
-
-@pytest.mark.parametrize("screen", OWNER_ONLY_READS)
-def test_operator_cannot_open_write_screens(world, client_for, screen):
-    assert client_for(world.operator).get(read_paths(world)[screen]).status_code == 403
-
-
-@pytest.mark.parametrize("case", [*WRITES, "parse"])
-@pytest.mark.parametrize("htmx", [False, True])
-def test_writes_by_an_operator_are_403(world, client_for, case, htmx):
-    if case == "parse":
-        path, data = url("parse_address", world.org), {"paste": SEED_ADDRESS}
-    else:
-        prepare(world, case)
-        path, data, _ = write_cases(world)[case]
-    events = billing_events()
-    response = client_for(world.operator).post(path, data, **(HTMX if htmx else {}))
-    assert response.status_code == 403
-    if case != "parse":
-        assert not effect_holds(world, case)
-    assert billing_events() == events
-
-
-@pytest.mark.parametrize("screen", READS)
-def test_owner_reads_every_screen(world, client_for, screen):
-    response = client_for(world.owner).get(read_paths(world)[screen])
-    assert response.status_code == 200
-    content = response.content.decode()
-    assert "<html" in content
-    assert f'href="/orgs/{world.org.pk}/billing/" aria-current="page"' in content
-
-
-@pytest.mark.parametrize("case", WRITES)
-@pytest.mark.parametrize("htmx", [False, True])
-def test_owner_writes_work_with_one_audit_event(world, client_for, case, htmx):
-    prepare(world, case)
-    path, data, _ = write_cases(world)[case]
-    before = list(AuditEvent.objects.values_list("id", flat=True))
-    response = client_for(world.owner).post(path, data, **(HTMX if htmx else {}))
-    assert effect_holds(world, case)
-    new = list(AuditEvent.objects.exclude(id__in=before).filter(organization=world.org))
-    assert [event.action for event in new] == [ACTIONS[case]]
-    assert new[0].actor_id == str(world.owner.pk)
-    if case == "invite" and htmx:  # the customers card, swapped in place, with the history out of band
-        assert response.status_code == 200
-        content = response.content.decode()
-        assert content.lstrip().startswith('<section id="billing-customers"')
-        assert (
-            "Prospect LLC" not in content
-            and str(world.prospect.pk) in content
-            and 'id="billing-history" class="card history" aria-labelledby="billing-history-heading" hx-swap-oob="true"'
-            in content
-        )
-    elif htmx:
-        assert response.status_code == 200 and response["HX-Redirect"].startswith(f"/orgs/{world.org.pk}/billing/")
-    else:
-        assert response.status_code == 302 and response["Location"].startswith(f"/orgs/{world.org.pk}/billing/")
 
 
 # ---- the service page ------------------------------------------------------------------------------
@@ -496,7 +455,7 @@ def test_charging_someone_who_is_not_a_customer_is_422(world, client_for):
 
 
 def test_submitting_the_charge_form_twice_charges_once(world, client_for):
-    _, data, _ = write_cases(world)["charge"]
+    data = charge_data(world)
     client = client_for(world.owner)
     first = client.post(url("invoice_create", world.org), data)
     second = client.post(url("invoice_create", world.org), data)

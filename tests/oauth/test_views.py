@@ -1,6 +1,7 @@
 """The view-test matrix for every auth-service screen: anonymous, another organization, operator, owner; htmx or not."""
 
 import re
+from types import SimpleNamespace
 
 import pytest
 from django.urls import reverse
@@ -10,11 +11,11 @@ from fleetadmin.core.actors import SYSTEM
 from fleetadmin.oauth import services
 from fleetadmin.oauth.models import AuthService, OAuthApplication
 from tests.factories import OrganizationFactory
+from tests.matrix import HTMX, MEMBERS, OWNERS, ROLES, Matrix, Read, Write
 from tests.oauth.conftest import VALID_APP, png
 
 pytestmark = pytest.mark.django_db
 
-HTMX = {"HTTP_HX_REQUEST": "true"}
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
 INLINE_STYLE = re.compile(r"<style\b|\sstyle=|\son[a-z]+=", re.I)
 
@@ -30,29 +31,16 @@ def app(fleet, make_app):
     return make_app().app
 
 
-def read_pages(fleet, app):
-    org = fleet.org.pk
-    return {
-        "service": url("service", org),
-        "preview": url("preview", org),
-        "apps": url("apps", org),
-        "app_detail": url("app_detail", org, app.pk),
-    }
+@pytest.fixture
+def world(fleet, app):
+    return SimpleNamespace(org=fleet.org, app=app)
 
 
-def owner_pages(fleet, app):
-    """Pages that only owners may open: forms and confirmations."""
-    org = fleet.org.pk
-    return {
-        "app_create": url("app_create", org),
-        "app_edit": url("app_edit", org, app.pk),
-        "app_rotate": url("app_rotate", org, app.pk),
-        "app_delete": url("app_delete", org, app.pk),
-    }
+def at(name, *, app=False):
+    """The path of an auth-service screen of the world's organization (and of its application)."""
+    return lambda w: url(name, w.org.pk, *([w.app.pk] if app else []))
 
 
-READS = ["service", "preview", "apps", "app_detail"]
-OWNER_PAGES = ["app_create", "app_edit", "app_rotate", "app_delete"]
 CONTROLS = [
     "Enable auth service",
     "Disable…",
@@ -68,61 +56,152 @@ CONTROLS = [
 ]
 
 
-# ---- reads -----------------------------------------------------------------------------------------
+def app_form(**overrides):
+    return {
+        **VALID_APP,
+        "redirect_uris": "\n".join(VALID_APP["redirect_uris"]),
+        "origin_uris": "\n".join(VALID_APP["origin_uris"]),
+        "client_name": "Written app",
+        **overrides,
+    }
 
 
-@pytest.mark.parametrize("screen", [*READS, *OWNER_PAGES, "logo", "disable"])
-def test_anonymous_is_sent_to_sign_in(fleet, app, client_for, screen):
-    paths = {**read_pages(fleet, app), **owner_pages(fleet, app)}
-    paths.update(logo=url("logo", fleet.org.pk), disable=url("disable", fleet.org.pk))
-    response = client_for().get(paths[screen])
-    assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/sign-in/?next=")
+def service_of(world) -> AuthService:
+    return AuthService.objects.get(organization=world.org)
 
 
-@pytest.mark.parametrize("screen", [*READS, *OWNER_PAGES, "logo", "disable"])
-def test_another_organizations_owner_gets_404(fleet, app, client_for, screen):
-    paths = {**read_pages(fleet, app), **owner_pages(fleet, app)}
-    paths.update(logo=url("logo", fleet.org.pk), disable=url("disable", fleet.org.pk))
-    assert client_for(fleet.outsider).get(paths[screen]).status_code == 404
+def snapshot(world):
+    service = service_of(world)
+    apps = sorted(OAuthApplication.objects.values_list("pk", "client_name", "secret_hash"))
+    return (service.enabled, service.logo_sha256, service.support_email, apps)
 
 
-@pytest.mark.parametrize("screen", READS)
-def test_a_location_member_may_not_read_the_auth_service(fleet, app, client_for, screen):
-    assert client_for(fleet.location_owner).get(read_pages(fleet, app)[screen]).status_code == 403
+def no_inline_code_nor_controls_below_owner(response, world, read, role, htmx):
+    """Every screen: no inline script or style under the CSP; below the owner, no control to change anything."""
+    if read.html:
+        html = response.content.decode()
+        assert not INLINE_SCRIPT.search(html), INLINE_SCRIPT.search(html)
+        assert not INLINE_STYLE.search(html), INLINE_STYLE.search(html)
+        assert "unsafe-inline" not in response["Content-Security-Policy"]
+        if role != "owner":
+            for control in CONTROLS:
+                assert control not in html, control
+    else:
+        assert response["Content-Type"] == "image/png"
 
 
-@pytest.mark.parametrize("screen", READS)
-@pytest.mark.parametrize("htmx", [False, True])
-def test_operators_read_every_page_without_controls_or_secrets(fleet, app, client_for, screen, htmx):
-    response = client_for(fleet.operator).get(read_pages(fleet, app)[screen], **(HTMX if htmx else {}))
-    assert response.status_code == 200
+SERVICE_CARDS = {"enable": "auth-state", "logo_remove": "branding", "support_email": "support-email"}
+
+
+def owner_answer(response, world, write, htmx):
+    org = world.org.pk
     content = response.content.decode()
-    for control in CONTROLS:
-        assert control not in content, control
-    assert "fas_" not in content
-    assert "HX-Request" in response["Vary"]
+    if write.name in SERVICE_CARDS and htmx:  # the card, the history and the messages, swapped in place
+        assert response.status_code == 200
+        assert content.lstrip().startswith(f'<section id="{SERVICE_CARDS[write.name]}"')
+        assert (
+            'id="auth-history" class="card history" aria-labelledby="auth-history-heading" hx-swap-oob="true"'
+            in content
+        )
+        assert 'id="messages" class="messages" aria-live="polite" hx-swap-oob="true"' in content
+        assert write.actions[0] in content  # the new event is in the refreshed history
+        assert "<html" not in content
+    elif write.name in {"app_create", "app_rotate"}:  # the secret, once, never cached
+        assert response.status_code == 200
+        assert "no-store" in response["Cache-Control"]
+        assert "This is the only time the client secret is shown." in content
+        if htmx and write.name == "app_create":  # the secret panel swapped over the whole screen
+            assert response["HX-Retarget"] == "#app-screen"
+            assert response["HX-Reswap"] == "outerHTML show:window:top"
+            assert content.lstrip().startswith('<div id="app-screen">')
+            new = OAuthApplication.objects.get(client_name="Written app")
+            assert "Successfully created OAuth app <strong>Written app</strong> with client ID" in content
+            assert str(new.pk) in content
+    else:
+        expected = {
+            "app_edit": url("app_detail", org, world.app.pk),
+            "app_delete": url("apps", org),
+        }.get(write.name, url("service", org))
+        if htmx and write.name != "app_delete":  # the delete screen's form is a plain form: a redirect either way
+            assert response.status_code == 200 and response["HX-Redirect"] == expected
+        else:
+            assert response.status_code == 302 and response["Location"] == expected
 
 
-@pytest.mark.parametrize("screen", OWNER_PAGES)
-def test_operators_may_not_open_forms(fleet, app, client_for, screen):
-    assert client_for(fleet.operator).get(owner_pages(fleet, app)[screen]).status_code == 403
+MATRIX = Matrix(
+    world="world",
+    read_roles=(*ROLES, "location_owner"),  # a location owner is a member with no say over the auth service
+    reads=[
+        Read("service", at("service"), partial=True),
+        Read("preview", at("preview"), partial=True),
+        Read("apps", at("apps"), partial=True),
+        Read("app_detail", at("app_detail", app=True), partial=True),
+        Read("app_create", at("app_create"), readers=OWNERS),
+        Read("app_edit", at("app_edit", app=True), readers=OWNERS),
+        Read("app_rotate", at("app_rotate", app=True), readers=OWNERS),
+        Read("app_delete", at("app_delete", app=True), readers=OWNERS),
+        # The logo is shown to end users: anyone who sees the organization may fetch it.
+        Read("logo", at("logo"), readers=(*MEMBERS, "location_owner"), html=False),
+        # Disabling a disabled service sends the owner back to the service page.
+        Read("disable", at("disable"), readers=(), statuses={"owner": 302}),
+    ],
+    writes=[
+        Write("enable", at("enable"), effect=lambda w: service_of(w).enabled, actions=["oauth.auth_service.enable"]),
+        Write(
+            "logo_remove",
+            at("logo_remove"),
+            effect=lambda w: not service_of(w).logo_sha256,
+            actions=["oauth.logo.remove"],
+        ),
+        Write(
+            "support_email",
+            at("support_email"),
+            data=lambda w: {"support_email": "new@acme.test"},
+            effect=lambda w: service_of(w).support_email == "new@acme.test",
+            actions=["oauth.support_email.set"],
+        ),
+        Write(
+            "app_create",
+            at("app_create"),
+            data=lambda w: app_form(),
+            effect=lambda w: OAuthApplication.objects.filter(client_name="Written app").exists(),
+            actions=["oauth.oauth_app.create"],
+        ),
+        Write(
+            "app_edit",
+            at("app_edit", app=True),
+            data=lambda w: app_form(client_name="Edited app"),
+            effect=lambda w: OAuthApplication.objects.get(pk=w.app.pk).client_name == "Edited app",
+            actions=["oauth.oauth_app.update"],
+        ),
+        Write(
+            "app_rotate",
+            at("app_rotate", app=True),
+            effect=lambda w: OAuthApplication.objects.get(pk=w.app.pk).secret_hash != w.app.secret_hash,
+            actions=["oauth.oauth_app.rotate"],
+        ),
+        Write(
+            "app_delete",
+            at("app_delete", app=True),
+            data=lambda w: {"confirm": "delete"},
+            effect=lambda w: not OAuthApplication.objects.filter(pk=w.app.pk).exists(),
+            actions=["oauth.oauth_app.delete"],
+        ),
+    ],
+    read_check=no_inline_code_nor_controls_below_owner,
+    answer=owner_answer,
+    state=snapshot,
+    secret=re.compile("fas_"),
+)
+test_reads, test_refused_writes, test_writes = MATRIX.tests()
+
+
+# ---- reads -----------------------------------------------------------------------------------------
 
 
 def test_operator_disable_page_is_403_when_enabled(fleet, app, client_for):
     services.auth_service_enable(actor=fleet.owner, organization=fleet.org)
     assert client_for(fleet.operator).get(url("disable", fleet.org.pk)).status_code == 403
-
-
-@pytest.mark.parametrize("screen", [*READS, *OWNER_PAGES])
-def test_owner_pages_render_with_no_inline_code(fleet, app, client_for, screen):
-    response = client_for(fleet.owner).get({**read_pages(fleet, app), **owner_pages(fleet, app)}[screen])
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert not INLINE_SCRIPT.search(html), INLINE_SCRIPT.search(html)
-    assert not INLINE_STYLE.search(html), INLINE_STYLE.search(html)
-    assert "unsafe-inline" not in response["Content-Security-Policy"]
-    assert "fas_" not in html
 
 
 def test_owner_sees_every_control_on_the_service_page(fleet, app, client_for):
@@ -201,127 +280,6 @@ def test_query_counts_are_pinned_and_do_not_grow(fleet, app, make_app, client_fo
         client.get(url("service", fleet.org.pk))
     with django_assert_num_queries(5):  # + auth service (the preview has no switcher)
         client.get(url("preview", fleet.org.pk))
-
-
-# ---- writes ----------------------------------------------------------------------------------------
-
-
-def write_cases(fleet, app):
-    org = fleet.org.pk
-    form = {
-        **VALID_APP,
-        "redirect_uris": "\n".join(VALID_APP["redirect_uris"]),
-        "origin_uris": "\n".join(VALID_APP["origin_uris"]),
-        "client_name": "Written app",
-    }
-    return {
-        "enable": (url("enable", org), {}),
-        "logo_remove": (url("logo_remove", org), {}),
-        "support_email": (url("support_email", org), {"support_email": "new@acme.test"}),
-        "app_create": (url("app_create", org), form),
-        "app_edit": (url("app_edit", org, app.pk), {**form, "client_name": "Edited app"}),
-        "app_rotate": (url("app_rotate", org, app.pk), {}),
-        "app_delete": (url("app_delete", org, app.pk), {"confirm": "delete"}),
-    }
-
-
-WRITES = ["enable", "logo_remove", "support_email", "app_create", "app_edit", "app_rotate", "app_delete"]
-ACTIONS = {
-    "enable": "oauth.auth_service.enable",
-    "logo_remove": "oauth.logo.remove",
-    "support_email": "oauth.support_email.set",
-    "app_create": "oauth.oauth_app.create",
-    "app_edit": "oauth.oauth_app.update",
-    "app_rotate": "oauth.oauth_app.rotate",
-    "app_delete": "oauth.oauth_app.delete",
-}
-
-
-def snapshot(fleet):
-    service = AuthService.objects.get(organization=fleet.org)
-    apps = sorted(OAuthApplication.objects.values_list("pk", "client_name", "secret_hash"))
-    return (service.enabled, service.logo_sha256, service.support_email, apps, AuditEvent.objects.count())
-
-
-@pytest.mark.parametrize("case", WRITES)
-def test_writes_redirect_anonymous_to_sign_in(fleet, app, client_for, case):
-    path, data = write_cases(fleet, app)[case]
-    before = snapshot(fleet)
-    response = client_for().post(path, data)
-    assert response.status_code == 302 and "/accounts/sign-in/" in response["Location"]
-    assert snapshot(fleet) == before
-
-
-@pytest.mark.parametrize("case", WRITES)
-def test_writes_by_another_organizations_owner_are_404(fleet, app, client_for, case):
-    path, data = write_cases(fleet, app)[case]
-    before = snapshot(fleet)
-    assert client_for(fleet.outsider).post(path, data).status_code == 404
-    assert snapshot(fleet) == before
-
-
-@pytest.mark.parametrize("case", WRITES)
-@pytest.mark.parametrize("htmx", [False, True])
-def test_writes_by_an_operator_are_403(fleet, app, client_for, case, htmx):
-    path, data = write_cases(fleet, app)[case]
-    before = snapshot(fleet)
-    assert client_for(fleet.operator).post(path, data, **(HTMX if htmx else {})).status_code == 403
-    assert snapshot(fleet) == before
-
-
-@pytest.mark.parametrize("case", WRITES)
-def test_owner_writes_without_htmx(fleet, app, client_for, case):
-    path, data = write_cases(fleet, app)[case]
-    start = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
-    response = client_for(fleet.owner).post(path, data)
-    (event,) = AuditEvent.objects.filter(id__gt=start)
-    assert event.action == ACTIONS[case]
-    if case in {"app_create", "app_rotate"}:  # the secret, once, never cached
-        assert response.status_code == 200
-        assert "no-store" in response["Cache-Control"]
-        assert "This is the only time the client secret is shown." in response.content.decode()
-    else:
-        assert response.status_code == 302
-        expected = {
-            "app_edit": url("app_detail", fleet.org.pk, app.pk),
-            "app_delete": url("apps", fleet.org.pk),
-        }.get(case, url("service", fleet.org.pk))
-        assert response["Location"] == expected
-
-
-@pytest.mark.parametrize("case", ["enable", "logo_remove", "support_email"])
-def test_owner_service_writes_with_htmx_return_the_card_history_and_messages(fleet, app, client_for, case):
-    path, data = write_cases(fleet, app)[case]
-    response = client_for(fleet.owner).post(path, data, **HTMX)
-    assert response.status_code == 200
-    content = response.content.decode()
-    card = {"enable": "auth-state", "logo_remove": "branding", "support_email": "support-email"}[case]
-    assert content.lstrip().startswith(f'<section id="{card}"')
-    assert 'id="auth-history" class="card history" aria-labelledby="auth-history-heading" hx-swap-oob="true"' in content
-    assert 'id="messages" class="messages" aria-live="polite" hx-swap-oob="true"' in content
-    assert ACTIONS[case] in content  # the new event is in the refreshed history
-    assert "<html" not in content
-
-
-def test_owner_app_create_with_htmx_swaps_the_secret_panel_over_the_screen(fleet, app, client_for):
-    path, data = write_cases(fleet, app)["app_create"]
-    response = client_for(fleet.owner).post(path, data, **HTMX)
-    assert response.status_code == 200
-    assert response["HX-Retarget"] == "#app-screen"
-    assert response["HX-Reswap"] == "outerHTML show:window:top"
-    content = response.content.decode()
-    assert content.lstrip().startswith('<div id="app-screen">')
-    assert "no-store" in response["Cache-Control"]
-    new = OAuthApplication.objects.get(client_name="Written app")
-    assert "Successfully created OAuth app <strong>Written app</strong> with client ID" in content
-    assert str(new.pk) in content
-
-
-def test_owner_app_edit_with_htmx_redirects_the_client(fleet, app, client_for):
-    path, data = write_cases(fleet, app)["app_edit"]
-    response = client_for(fleet.owner).post(path, data, **HTMX)
-    assert response.status_code == 200
-    assert response["HX-Redirect"] == url("app_detail", fleet.org.pk, app.pk)
 
 
 # ---- forms: errors and inline validation -----------------------------------------------------------
