@@ -104,3 +104,39 @@ def test_a_key_page_fits_390_px(page, login, demo_ids, server_clock, unique):
     page.goto(f"/orgs/{demo_ids['org']}/keys/{key_id}/")
     assert page.locator("section[aria-labelledby=auth-heading] table").is_visible()
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_the_audit_log_keeps_every_column_in_view_with_a_long_address(page, login, demo_ids, unique):
+    """At 1280 px a long invitee address wraps instead of pushing the summary out of the card; at 390 px
+    each event is one card whose long values stay beside their labels, inside the screen."""
+    login(page, "owner@example.com")
+    page.goto(f"/orgs/{demo_ids['org']}/members/")
+    email = unique("an.unusually.long.address.for.the.audit.log").replace(" ", "-") + "@example.com"
+    page.get_by_label("Email").fill(email)
+    page.get_by_role("button", name="Send invitation").click()
+    page.locator(".invitations-table tbody tr", has_text=email).wait_for()
+
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"/orgs/{demo_ids['org']}/audit/?q=action:fleet.membership.invite")  # newest first: ours
+    row = page.locator(".audit-table tbody tr").first
+    assert email.split("@")[0][:20] in row.inner_text()
+    scroller = page.locator(".audit-table").locator("xpath=ancestor::div[contains(@class,'table-card')]")
+    assert scroller.evaluate("e => e.scrollWidth <= e.clientWidth"), "a column is hidden to the right"
+    card = scroller.bounding_box()
+    summary = row.locator("td.summary").bounding_box()
+    assert summary["x"] + summary["width"] <= card["x"] + card["width"] + 1
+
+    page.set_viewport_size(PHONE)
+    page.reload()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    assert page.locator(".audit-table thead").is_hidden()
+    for label in ("Target", "Summary"):
+        cell = row.locator(f"td[data-label='{label}']")
+        box = cell.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], label
+        label_top = cell.evaluate("e => e.getBoundingClientRect().top")
+        first_line = cell.evaluate(
+            "e => { const r = document.createRange(); const t = [...e.childNodes].find(n => n.textContent.trim());"
+            " r.selectNodeContents(t); return r.getClientRects()[0].top; }"
+        )
+        assert first_line - label_top < 12, f"{label}: the value starts below its label"

@@ -55,8 +55,8 @@ def event_summary(event) -> str:
 
 @register.simple_tag
 def event_rows(events, organization, links: dict) -> str:
-    """The audit log's table rows in Python: the markup of ``audit/_event_row.html`` (whitespace aside), with one
-    URL reverse per page instead of a template loop's ~30 lookups and tags per row (bench/profile_pages.py).
+    """Audit events as table rows (the log and an event's "same request" list), written in Python: one URL
+    reverse per page instead of a template loop's ~30 lookups and tags per row (bench/profile_pages.py).
     Every value from the database goes through ``escape`` (the standard library's, which Django's wraps)."""
     event_url = url_maker("audit:event", organization.pk, ids=(int,))
     return mark_safe("".join(_event_row(event, event_url, links) for event in events))  # noqa: S308
@@ -73,11 +73,11 @@ def _event_row(event, event_url, links: dict) -> str:
     ticket = f" · ticket {escape(event.ticket)}" if event.ticket else ""
     target_type = f'<span class="subtle">{escape(event.target_type)}</span>' if event.target_type else ""
     return (
-        f'\n<tr>\n  <td class="nowrap"><a href="{event_url(event.id)}" class="strong-link">'
+        f'\n<tr>\n  <td class="nowrap row-title"><a href="{event_url(event.id)}" class="strong-link">'
         f"{time_tag(event.created_at, 'datetime')}</a></td>"
-        f'\n  <td><span class="actor actor-{escape(event.actor_type)}">{actor}</span>'
+        f'\n  <td data-label="Actor"><span class="actor actor-{escape(event.actor_type)}">{actor}</span>'
         f'<span class="subtle">{actor_type}{ticket}</span></td>'
-        f'\n  <td><code class="mono action">{escape(event.action)}</code></td>'
-        f"\n  <td>{target}{target_type}</td>"
-        f'\n  <td class="summary">{escape(event_summary(event))}</td>\n</tr>'
+        f'\n  <td data-label="Action"><code class="mono action">{escape(event.action)}</code></td>'
+        f'\n  <td class="target long-value" data-label="Target">{target}{target_type}</td>'
+        f'\n  <td class="summary long-value" data-label="Summary">{escape(event_summary(event))}</td>\n</tr>'
     )
