@@ -1,4 +1,4 @@
-"""Where a list page's time goes, and whether a change made it faster: the keys list and the audit log at 100 rows.
+"""Where a page's time goes, and whether a change made it faster: the organizations list, keys list, audit log and overview at 100 rows, and whoami.
 
 One scratch database (PostgreSQL ``--db-name``, default fa_e; ``--sqlite`` for a file) holds one organization
 seeded by ``bench/scale_pages.py``'s ``seed`` (``manage.py seed_scale``'s bulk path): ``--machines`` machines
@@ -41,7 +41,14 @@ HERE = Path(__file__).resolve().parent
 DB = "fa_e"
 
 
-MEASURED = ("keys list (owner)", "keys list (operator)", "audit log (owner)", "overview (owner)")
+MEASURED = (
+    "org list",
+    "keys list (owner)",
+    "keys list (operator)",
+    "audit log (owner)",
+    "overview (owner)",
+    "whoami (API key)",
+)
 
 
 def page_plan(base: str) -> list[tuple[str, str, str]]:
