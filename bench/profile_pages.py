@@ -1,4 +1,6 @@
-"""Where a page's time goes, and whether a change made it faster: the organizations list, keys list, audit log and overview at 100 rows, and whoami.
+"""Where a page's time goes, and whether a change made it faster, at 100 rows.
+
+The organizations list, the keys list, the audit log and the overview, and whoami with an API key.
 
 One scratch database (PostgreSQL ``--db-name``, default fa_e; ``--sqlite`` for a file) holds one organization
 seeded by ``bench/scale_pages.py``'s ``seed`` (``manage.py seed_scale``'s bulk path): ``--machines`` machines
