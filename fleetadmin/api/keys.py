@@ -85,7 +85,7 @@ def key_out(key: ApiKey, now=None) -> dict:
                 "resource_id": a.resource_id,
                 "resource_name": a.resource.name,
             }
-            for a in key.authorizations.all()
+            for a in key.authorization_list()
         ],
     }
 

@@ -172,6 +172,12 @@ def can_somewhere(actor, permission: str, organization: Organization) -> bool:
     return any(grant.role in allowed and grant.touches(organization) for grant in grants_for(actor))
 
 
+def can_throughout(actor, permission: str, organization: Organization) -> bool:
+    """May the actor exercise the permission on everything in the organization? (``can`` is then True for every
+    object inside it: a list can answer once for all its rows.)"""
+    return location_paths_allowed(actor, permission, organization) is None
+
+
 def location_paths_allowed(actor, permission: str, organization: Organization) -> list[str] | None:
     """None when the permission holds on the whole organization, else the subtrees it holds on (maybe none)."""
     if actor is SYSTEM:

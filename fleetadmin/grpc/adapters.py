@@ -180,7 +180,7 @@ class Adapters:
                     resource_id=str(a.resource_id),
                     org_id=str(a.organization_id),
                 )
-                for a in key.authorizations.all()
+                for a in key.authorization_list()
             ],
         )
 

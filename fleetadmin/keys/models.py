@@ -98,9 +98,18 @@ class ApiKey(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("keys:detail", args=[self.organization_id, self.pk])
 
+    # The attribute a list's prefetch loads the authorizations into (keys.selectors.key_page).
+    LISTED_AUTHORIZATIONS = "listed_authorizations"
+
+    def authorization_list(self) -> "list[ApiKeyAuthorization]":
+        """This key's authorizations, in id order: the list a page loaded with it, else the related manager's
+        (prefetched or one query)."""
+        listed = self.__dict__.get(self.LISTED_AUTHORIZATIONS)
+        return listed if listed is not None else list(self.authorizations.all())
+
     def authz_parts(self) -> list:
         """What fleet.authz must cover to act on this key: each authorization (or the organization)."""
-        return list(self.authorizations.all()) or [self.organization]
+        return self.authorization_list() or [self.organization]
 
     @property
     def ends_at(self):

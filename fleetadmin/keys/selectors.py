@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
 from fleetadmin import clock
@@ -31,12 +31,17 @@ def _authorizations_prefetch() -> Prefetch:
 
 def _list_authorizations_prefetch() -> Prefetch:
     """The authorizations a list shows: each with its location's or machine's name only. Their organization is
-    the page's (``key_page`` sets it), not one more copy of it per row."""
+    the page's (``key_page`` sets it), not one more copy of it per row.
+
+    Loaded into a plain list (``ApiKey.LISTED_AUTHORIZATIONS``, read by ``ApiKey.authorization_list()``): the
+    related-manager cache would cost one QuerySet clone per key, a third of the prefetch's time at 100 keys.
+    """
     return Prefetch(
         "authorizations",
         queryset=ApiKeyAuthorization.objects.select_related("location", "machine")
         .only(*(field.name for field in ApiKeyAuthorization._meta.concrete_fields), "location__name", "machine__name")
         .order_by("id"),
+        to_attr=ApiKey.LISTED_AUTHORIZATIONS,
     )
 
 
@@ -112,7 +117,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID] | None:
 
 
 def key_page(actor, organization: Organization, filters: KeyFilters, cursor: str = "") -> KeyPage:
-    """One page of keys, newest first, by keyset pagination: no COUNT, no OFFSET."""
+    """One page of keys, newest first, by keyset pagination: no COUNT, no OFFSET.
+
+    Each key carries its authorizations (``authorization_list()``) and ``replaces_id``, the id of the key it
+    replaced by rotation (or None).
+    """
     now = clock.now()
     keys = visible_keys(actor, organization, deleted=filters.status == DELETED)
     if filters.query:
@@ -130,12 +139,16 @@ def key_page(actor, organization: Organization, filters: KeyFilters, cursor: str
     if position is not None:
         created_at, key_id = position
         keys = keys.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=key_id))
-    rows = list(keys.order_by("-created_at", "-pk").prefetch_related(_list_authorizations_prefetch())[: PAGE_SIZE + 1])
+    # The key that this one replaced by rotation, if any (rotation makes one successor per key): an indexed
+    # subquery on replaced_by, not one more query per page.
+    predecessor = ApiKey.objects.filter(replaced_by=OuterRef("pk")).values("pk")[:1]
+    keys = keys.annotate(replaces_id=Subquery(predecessor)).order_by("-created_at", "-pk")
+    rows = list(keys.prefetch_related(_list_authorizations_prefetch())[: PAGE_SIZE + 1])
     has_more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     for key in rows:
         key.organization = organization
-        for authorization in key.authorizations.all():
+        for authorization in key.authorization_list():
             authorization.organization = organization
     return KeyPage(keys=rows, next_cursor=encode_cursor(rows[-1]) if has_more else None, now=now)
 

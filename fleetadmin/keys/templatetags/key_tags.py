@@ -67,7 +67,7 @@ def _name(row, organization, detail_url) -> str:
     else:
         link = f'<a class="strong-link{nowrap}" href="{detail_url(key.pk)}">{name}</a>'
     replaced_by = _lineage("Replaced by", key.replaced_by_id, detail_url) if key.replaced_by_id else ""
-    replaces = _lineage("Replaces", row["replaces"].pk, detail_url) if row["replaces"] else ""
+    replaces = _lineage("Replaces", row["replaces_id"], detail_url) if row["replaces_id"] else ""
     return f"{_LINE}{link}{_LINE}{copy_id(key.pk, 'key ID')}{_LINE}{replaced_by}{_LINE}{replaces}"
 
 
