@@ -13,12 +13,13 @@ per row (a full reverse each) and three ``date`` filters per timestamp were most
 """
 
 import uuid
+from datetime import UTC
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
 from fleetadmin.core.links import url_maker
@@ -28,11 +29,13 @@ register = template.Library()
 
 @register.simple_tag
 def copy_id(value, label: str = "ID") -> str:
-    return format_html(
-        '<span class="copyable"><code class="mono" title="{0}">{0}</code>'
-        '<button type="button" class="copy-btn" data-copy="{0}" aria-label="Copy {1} {0}">Copy</button></span>',
-        value,
-        label or "ID",
+    # A UUID's text is hex digits and dashes: nothing to escape (the common case, once per row of every list).
+    text = str(value) if isinstance(value, uuid.UUID) else conditional_escape(value)
+    what = conditional_escape(label or "ID")
+    return mark_safe(  # noqa: S308 -- both values escaped
+        f'<span class="copyable"><code class="mono" title="{text}">{text}</code>'
+        f'<button type="button" class="copy-btn" data-copy="{text}" aria-label="Copy {what} {text}">Copy</button>'
+        "</span>"
     )
 
 
@@ -41,18 +44,22 @@ def time_tag(value, style: str = "date") -> str:
     if not value:
         return ""
     local = timezone.localtime(value)
+    month = _MONTHS[local.month - 1]
     if style == "natural":
-        text = naturaltime(value)
+        text = conditional_escape(naturaltime(value))  # humanize's words, translated: escaped
     elif style == "minute":
-        text = f"{local:%b} {local.day}, {local.year} {local:%H:%M}"
+        text = f"{month} {local.day}, {local.year} {local.hour:02}:{local.minute:02}"
     elif style == "datetime":
-        text = f"{local:%b} {local.day}, {local:%H:%M:%S}"
+        text = f"{month} {local.day}, {local.hour:02}:{local.minute:02}:{local.second:02}"
     else:
-        text = f"{local:%b} {local.day}, {local.year}"
-    # Only digits, month names and (natural) humanize's words: nothing to escape but what naturaltime says.
-    return mark_safe(  # noqa: S308
-        f'<time datetime="{local.isoformat()}" title="{local:%Y-%m-%d %H:%M:%S} UTC">{conditional_escape(text)}</time>'
+        text = f"{month} {local.day}, {local.year}"
+    # The title is the instant in UTC whatever TIME_ZONE the page's dates are shown in.
+    return mark_safe(  # noqa: S308 -- digits, month abbreviations and escaped words only
+        f'<time datetime="{local.isoformat()}" title="{value.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC">{text}</time>'
     )
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")  # strftime's %b, in C
 
 
 @register.simple_tag(takes_context=True)
@@ -68,16 +75,21 @@ def row_url(context, name: str, *args) -> str:
     return url(last)
 
 
-_KEY_STATUS = {
-    "rotated_out": ("rotated_out", "Rotated out"),
-    "expired": ("expired", "Expired"),
-    "expiring": ("expiring", "Expiring"),
-    "deleted": ("deleted", "Deleted"),
+# status -> its badge, whole: (css class, text) written once into markup (the values are constants).
+_KEY_STATUS_BADGES = {
+    status: mark_safe(f'<span class="status status-{css}">{text}</span>')  # noqa: S308
+    for status, (css, text) in {
+        "active": ("active", "Active"),
+        "rotated_out": ("rotated_out", "Rotated out"),
+        "expired": ("expired", "Expired"),
+        "expiring": ("expiring", "Expiring"),
+        "deleted": ("deleted", "Deleted"),
+        "in_grace": ("expiring", "In grace"),
+    }.items()
 }
 
 
 @register.simple_tag
 def key_status(status: str, in_grace: bool = False) -> str:
     """A key's status badge (``templates/keys/_status.html`` for single keys): "In grace" while a rotated key works."""
-    css, text = ("expiring", "In grace") if in_grace else _KEY_STATUS.get(status, ("active", "Active"))
-    return format_html('<span class="status status-{}">{}</span>', css, text)
+    return _KEY_STATUS_BADGES["in_grace"] if in_grace else _KEY_STATUS_BADGES.get(status, _KEY_STATUS_BADGES["active"])

@@ -14,6 +14,7 @@ from django.utils.safestring import mark_safe
 from fleetadmin.audit.links import log_url
 from fleetadmin.core.links import url_maker
 from fleetadmin.fleet.templatetags.fleet_ui import copy_id, key_status, time_tag
+from fleetadmin.keys.models import ResourceType
 
 register = template.Library()
 
@@ -21,6 +22,7 @@ NOWRAP_NAME_LENGTH = 32  # names up to this long stay on one line
 _CELL = "\n          "  # the indentation the rows had in templates/keys/key_list.html
 _LINE = "\n            "
 _NEVER = '<span class="subtle">never</span>'
+_RESOURCE_TYPES = {value: escape(str(label)) for value, label in ResourceType.choices}
 
 
 @register.simple_tag
@@ -84,7 +86,7 @@ def _access(row) -> str:
         return '<span class="subtle">none</span>'
     more = f' <span class="badge">+{row["more"]}</span>' if row["more"] else ""
     return (
-        f'<span class="scope"><span class="scope-type">{escape(str(first.get_resource_type_display()))}</span>'
+        f'<span class="scope"><span class="scope-type">{_RESOURCE_TYPES[first.resource_type]}</span>'
         f' <span title="{first.resource_id}">{escape(first.resource.name)}</span>{more}</span>'
         f'<span class="badge badge-role">{escape(first.role)}</span>'
     )
