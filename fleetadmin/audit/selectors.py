@@ -38,15 +38,15 @@ EVENT_LIST_FIELDS = (
 
 @dataclass
 class EventPage:
-    events: list[AuditEvent]
+    events: list  # named tuples of EVENT_LIST_FIELDS: read like events, built for a fraction of a model's cost
     next_before: int | None
 
 
 def event_page(organization, filters: AuditFilters, *, before: int | None = None) -> EventPage:
-    events = filters.apply(AuditEvent.objects.filter(organization=organization)).only(*EVENT_LIST_FIELDS)
+    events = filters.apply(AuditEvent.objects.filter(organization=organization))
     if before is not None:
         events = events.filter(id__lt=before)
-    rows = list(events.order_by("-id")[: PAGE_SIZE + 1])
+    rows = list(events.order_by("-id").values_list(*EVENT_LIST_FIELDS, named=True)[: PAGE_SIZE + 1])
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return EventPage(events=rows, next_before=rows[-1].id if more else None)

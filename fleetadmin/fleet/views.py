@@ -51,54 +51,42 @@ def organization_list(request: HttpRequest) -> HttpResponse:
 
 # ---- the lazy tree ---------------------------------------------------------------------------------
 
-_PLACEHOLDER = "00000000-0000-4000-8000-000000000000"
 
-
-class UrlPatterns:
-    """Each named URL reversed once per response; rows fill in their id with a string replace."""
-
-    def __init__(self, organization: Organization):
-        self.organization = organization
-        self._patterns: dict[str, str] = {}
-
-    def __call__(self, name: str, obj_id) -> str:
-        pattern = self._patterns.get(name)
-        if pattern is None:
-            pattern = self._patterns[name] = reverse(name, args=[self.organization.pk, _PLACEHOLDER])
-        return pattern.replace(_PLACEHOLDER, str(obj_id))
-
-
-@dataclass
+@dataclass(slots=True)
 class TreeRow:
-    """One line of the tree in display order; ``closes`` ends that many open sub-lists after it."""
+    """One line of the tree in display order, as ``{% tree_rows %}`` (fleet/templatetags/tree_tags.py) writes it.
+
+    ``closes`` ends that many open sub-lists after the row.
+    """
 
     kind: str  # "location", "machine", "more-locations", "more-machines"
-    obj: Any = None
-    node: selectors.TreeNode | None = None
-    opens: bool = False
-    closes: range = range(0)
-    url: str = ""  # more-*: the next page; location: its contents on demand
-    rename_url: str = ""
-    delete_url: str = ""
-    history_url: str = ""
+    obj: Location | Machine | None = None
+    opens: bool = False  # a location whose contents follow, in a sub-list
+    closes: int = 0
+    url: str = ""  # more-*: the next page
     can_rename: bool = False
     can_delete: bool = False
 
 
 def _tree_rows(user, organization: Organization, level: selectors.TreeLevel, parent: Location | None) -> list[TreeRow]:
-    urls = UrlPatterns(organization)
-    history = reverse("audit:log", args=[organization.pk]) + "?q=target:"
+    # One sifting of the user's grants per permission and response, not one per row (same answers as authz.can).
+    may = {
+        permission: authz.can_each(user, permission, organization)
+        for permission in (
+            "fleet.rename_location",
+            "fleet.delete_location",
+            "fleet.rename_machine",
+            "fleet.delete_machine",
+        )
+    }
     rows: list[TreeRow] = []
 
     def machine_row(machine: Machine) -> TreeRow:
         return TreeRow(
             kind="machine",
             obj=machine,
-            rename_url=urls("fleet:machine_rename", machine.pk),
-            delete_url=urls("fleet:machine_delete", machine.pk),
-            history_url=f"{history}{machine.pk}",
-            can_rename=authz.can(user, "fleet.rename_machine", machine),
-            can_delete=authz.can(user, "fleet.delete_machine", machine),
+            can_rename=may["fleet.rename_machine"](machine),
+            can_delete=may["fleet.delete_machine"](machine),
         )
 
     def node_rows(node: selectors.TreeNode) -> None:
@@ -108,14 +96,9 @@ def _tree_rows(user, organization: Organization, level: selectors.TreeLevel, par
             TreeRow(
                 kind="location",
                 obj=location,
-                node=node,
                 opens=opens,
-                url=urls("fleet:location", location.pk),
-                rename_url=urls("fleet:location_rename", location.pk),
-                delete_url=urls("fleet:location_delete", location.pk),
-                history_url=f"{history}{location.pk}",
-                can_rename=authz.can(user, "fleet.rename_location", location),
-                can_delete=authz.can(user, "fleet.delete_location", location),
+                can_rename=may["fleet.rename_location"](location),
+                can_delete=may["fleet.delete_location"](location),
             )
         )
         if opens:
@@ -124,9 +107,13 @@ def _tree_rows(user, organization: Organization, level: selectors.TreeLevel, par
             for child in node.children:
                 node_rows(child)
             last = rows[-1] if len(rows) > start else rows[start - 1]
-            last.closes = range(len(last.closes) + 1)
+            last.closes += 1
 
-    level_url = urls("fleet:location", parent.pk) if parent else reverse("fleet:organization", args=[organization.pk])
+    level_url = (
+        reverse("fleet:location", args=[organization.pk, parent.pk])
+        if parent
+        else reverse("fleet:organization", args=[organization.pk])
+    )
     rows.extend(machine_row(machine) for machine in level.machines)
     if level.more_machines:
         more = f"{level_url}?only=machines&machines_after={level.more_machines}"

@@ -79,10 +79,10 @@ def test_event_page_cursor_walks_ties_without_skipping_or_repeating(fleet, many_
     seen, before = [], None
     while True:
         page = selectors.event_page(fleet.org, AuditFilters(), before=before)
-        seen.extend(event.pk for event in page.events)
+        seen.extend(event.id for event in page.events)
         if page.next_before is None:
             break
-        assert page.next_before == page.events[-1].pk
+        assert page.next_before == page.events[-1].id
         before = page.next_before
     assert seen == sorted((e.pk for e in many_events), reverse=True)
     assert len(set(seen)) == len(seen) == 130
@@ -178,4 +178,4 @@ def test_a_filtered_deep_page_uses_the_cursor_in_sql(fleet, client_for):
         page = selectors.event_page(fleet.org, parse_query("type:fleet.machine"), before=cursor)
     assert len(captured.captured_queries) == 1
     assert len(page.events) == 30
-    assert all(event.pk < cursor for event in page.events)
+    assert all(event.id < cursor for event in page.events)
