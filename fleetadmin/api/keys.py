@@ -83,7 +83,7 @@ def key_out(key: ApiKey, now=None) -> dict:
                 "role": a.role,
                 "resource_type": a.resource_type,
                 "resource_id": a.resource_id,
-                "resource_name": a.resource.name,
+                "resource_name": a.resource_name,
             }
             for a in key.authorization_list()
         ],

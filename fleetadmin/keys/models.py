@@ -98,12 +98,12 @@ class ApiKey(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("keys:detail", args=[self.organization_id, self.pk])
 
-    # The attribute a list's prefetch loads the authorizations into (keys.selectors.key_page).
+    # The attribute a list page loads the authorizations into (keys.selectors.key_page).
     LISTED_AUTHORIZATIONS = "listed_authorizations"
 
-    def authorization_list(self) -> "list[ApiKeyAuthorization]":
-        """This key's authorizations, in id order: the list a page loaded with it, else the related manager's
-        (prefetched or one query)."""
+    def authorization_list(self) -> "list[ApiKeyAuthorization | ListedAuthorization]":
+        """This key's authorizations, in id order: the ``ListedAuthorization``s a list page loaded with it, else
+        the related manager's (prefetched or one query)."""
         listed = self.__dict__.get(self.LISTED_AUTHORIZATIONS)
         return listed if listed is not None else list(self.authorizations.all())
 
@@ -185,6 +185,10 @@ class ApiKeyAuthorization(models.Model):
             return self.machine
         return self.organization
 
+    @property
+    def resource_name(self) -> str:
+        return self.resource.name
+
     def authz_scope(self):
         """(organization id, location path or None, machine id or None), as fleet.authz expects."""
         if self.resource_type == ResourceType.ORGANIZATION:
@@ -192,3 +196,37 @@ class ApiKeyAuthorization(models.Model):
         if self.resource_type == ResourceType.LOCATION:
             return self.organization_id, self.scope_path, None
         return self.organization_id, self.scope_path, self.machine_id
+
+
+class ListedAuthorization:
+    """An authorization as a list of keys shows it: its columns and its resource's name, read as plain values.
+
+    What a list reads of an ``ApiKeyAuthorization`` (``resource_id``, ``resource_name``, ``authz_scope()``; the
+    model's own property and method, borrowed, so the rules stay in one place), without building a model
+    instance and its location or machine for every row: at 100 keys those were half the keys list's time.
+    """
+
+    __slots__ = (
+        "id",
+        "key_id",
+        "organization_id",
+        "role",
+        "resource_type",
+        "location_id",
+        "machine_id",
+        "scope_path",
+        "resource_name",
+    )
+    # The columns, in __slots__ order but for resource_name, which comes from the location, machine or organization.
+    COLUMNS = __slots__[:-1]
+
+    def __init__(self, *values):
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+    resource_id = ApiKeyAuthorization.resource_id
+    authz_scope = ApiKeyAuthorization.authz_scope
+    __str__ = ApiKeyAuthorization.__str__
+
+    def __repr__(self) -> str:
+        return f"<ListedAuthorization {self}>"

@@ -75,6 +75,24 @@ def row_url(context, name: str, *args) -> str:
     return url(last)
 
 
+@register.simple_tag
+def switcher_items(organizations, current, limit: int) -> str:
+    """The organization switcher's entries in every page's top bar (base.html): the first ``limit`` of the
+    viewer's organizations, the current one marked. One reverse for all of them, where the template's loop
+    reversed a URL per entry (a tenth of a small page's time)."""
+    url = url_maker("fleet:organization")
+    current_pk = getattr(current, "pk", None)
+    return mark_safe(  # noqa: S308 -- names escaped, ids are UUIDs
+        "\n              ".join(
+            f'<li><a href="{url(org.pk)}"{_CURRENT if org.pk == current_pk else ""}>{conditional_escape(org.name)}</a></li>'
+            for org in list(organizations)[:limit]
+        )
+    )
+
+
+_CURRENT = ' aria-current="true"'
+
+
 # status -> its badge, whole: (css class, text) written once into markup (the values are constants).
 _KEY_STATUS_BADGES = {
     status: mark_safe(f'<span class="status status-{css}">{text}</span>')  # noqa: S308

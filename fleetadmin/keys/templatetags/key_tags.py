@@ -87,7 +87,7 @@ def _access(row) -> str:
     more = f' <span class="badge">+{row["more"]}</span>' if row["more"] else ""
     return (
         f'<span class="scope"><span class="scope-type">{_RESOURCE_TYPES[first.resource_type]}</span>'
-        f' <span title="{first.resource_id}">{escape(first.resource.name)}</span>{more}</span>'
+        f' <span title="{first.resource_id}">{escape(first.resource_name)}</span>{more}</span>'
         f'<span class="badge badge-role">{escape(first.role)}</span>'
     )
 
