@@ -206,7 +206,8 @@ class ListedAuthorization:
     instance and its location or machine for every row: at 100 keys those were half the keys list's time.
     """
 
-    __slots__ = (
+    # The fields in the order __init__ takes them: the columns as selected, then the resource's name.
+    FIELDS = (
         "id",
         "key_id",
         "organization_id",
@@ -217,11 +218,11 @@ class ListedAuthorization:
         "scope_path",
         "resource_name",
     )
-    # The columns, in __slots__ order but for resource_name, which comes from the location, machine or organization.
-    COLUMNS = __slots__[:-1]
+    __slots__ = FIELDS
+    COLUMNS = FIELDS[:-1]  # resource_name comes from the location, machine or organization
 
     def __init__(self, *values):
-        for name, value in zip(self.__slots__, values, strict=True):
+        for name, value in zip(self.FIELDS, values, strict=True):
             setattr(self, name, value)
 
     resource_id = ApiKeyAuthorization.resource_id

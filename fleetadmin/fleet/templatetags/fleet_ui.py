@@ -84,7 +84,8 @@ def switcher_items(organizations, current, limit: int) -> str:
     current_pk = getattr(current, "pk", None)
     return mark_safe(  # noqa: S308 -- names escaped, ids are UUIDs
         "\n              ".join(
-            f'<li><a href="{url(org.pk)}"{_CURRENT if org.pk == current_pk else ""}>{conditional_escape(org.name)}</a></li>'
+            f'<li><a href="{url(org.pk)}"{_CURRENT if org.pk == current_pk else ""}>'
+            f"{conditional_escape(org.name)}</a></li>"
             for org in list(organizations)[:limit]
         )
     )
