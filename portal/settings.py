@@ -153,7 +153,10 @@ AXES_CLIENT_IP_CALLABLE = "fleetadmin.core.web.client_ip"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
-USE_I18N = True
+# The portal ships in English only, and Django's English catalogue is the identity: the null translation gives
+# the same words without a catalogue lookup per string ("3 days ago" on every row of a list, form errors) or a
+# context-local language per URL reverse. Turn it on with LocaleMiddleware when translations ship.
+USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
