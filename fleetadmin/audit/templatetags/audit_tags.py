@@ -1,6 +1,7 @@
 from html import escape
 
 from django import template
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from fleetadmin.audit import labels, links
@@ -61,10 +62,11 @@ def event_rows(events, organization, links: dict) -> str:
     Every value from the database goes through ``escape`` (the standard library's, which Django's wraps)."""
     event_url = url_maker("audit:event", organization.pk, ids=(int,))
     actor_types = {value: escape(str(label)) for value, label in ActorType.choices}
-    return mark_safe("".join(_event_row(event, event_url, links, actor_types) for event in events))  # noqa: S308
+    tz = timezone.get_current_timezone()
+    return mark_safe("".join(_event_row(event, event_url, links, actor_types, tz) for event in events))  # noqa: S308
 
 
-def _event_row(event, event_url, links: dict, actor_types: dict[str, str]) -> str:
+def _event_row(event, event_url, links: dict, actor_types: dict[str, str], tz) -> str:
     actor_type = actor_types.get(event.actor_type) or escape(event.actor_type)
     url = links.get((event.target_type, event.target_id), "")
     if url:
@@ -76,7 +78,7 @@ def _event_row(event, event_url, links: dict, actor_types: dict[str, str]) -> st
     target_type = f'<span class="subtle">{escape(event.target_type)}</span>' if event.target_type else ""
     return (
         f'\n<tr>\n  <td class="nowrap row-title"><a href="{event_url(event.id)}" class="strong-link">'
-        f"{time_tag(event.created_at, 'datetime')}</a></td>"
+        f"{time_tag(event.created_at, 'datetime', tz)}</a></td>"
         f'\n  <td data-label="Actor"><span class="actor actor-{escape(event.actor_type)}">{actor}</span>'
         f'<span class="subtle">{actor_type}{ticket}</span></td>'
         f'\n  <td data-label="Action"><code class="mono action">{escape(event.action)}</code></td>'

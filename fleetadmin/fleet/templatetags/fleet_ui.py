@@ -40,10 +40,11 @@ def copy_id(value, label: str = "ID") -> str:
 
 
 @register.simple_tag
-def time_tag(value, style: str = "date") -> str:
+def time_tag(value, style: str = "date", tz=None) -> str:
+    """``tz``: the current time zone, when a caller rendering many rows has read it once (it is context-local)."""
     if not value:
         return ""
-    local = timezone.localtime(value)
+    local = value.astimezone(tz or timezone.get_current_timezone())
     month = _MONTHS[local.month - 1]
     if style == "natural":
         text = conditional_escape(naturaltime(value))  # humanize's words, translated: escaped

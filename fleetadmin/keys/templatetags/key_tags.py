@@ -9,6 +9,7 @@ goes through ``escape`` (the standard library's, which Django's ``escape`` wraps
 from html import escape
 
 from django import template
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from fleetadmin.audit.links import log_url
@@ -28,10 +29,11 @@ _RESOURCE_TYPES = {value: escape(str(label)) for value, label in ResourceType.ch
 @register.simple_tag
 def key_rows(rows, organization, any_manageable: bool) -> str:
     detail_url = url_maker("keys:detail", organization.pk)
-    return mark_safe("".join([_row(row, organization, detail_url, any_manageable) for row in rows]))  # noqa: S308
+    tz = timezone.get_current_timezone()
+    return mark_safe("".join([_row(row, organization, detail_url, any_manageable, tz) for row in rows]))  # noqa: S308
 
 
-def _row(row, organization, detail_url, any_manageable: bool) -> str:
+def _row(row, organization, detail_url, any_manageable: bool, tz) -> str:
     key = row["key"]
     check = ""
     if any_manageable:
@@ -42,26 +44,27 @@ def _row(row, organization, detail_url, any_manageable: bool) -> str:
                 f' aria-label="Select key {escape(key.name)}">'
             )
         check = f'<td class="check">{box}</td>'
-    created = f'{time_tag(key.created_at, "date")}<span class="subtle">{escape(key.created_by_name or "system")}</span>'
+    creator = escape(key.created_by_name or "system")
+    created = f'{time_tag(key.created_at, "date", tz)}<span class="subtle">{creator}</span>'
     cells = (
         check,
-        f'<td class="key-name row-title" data-label="Name">{_name(row, organization, detail_url)}{_CELL}</td>',
+        f'<td class="key-name row-title" data-label="Name">{_name(row, organization, detail_url, tz)}{_CELL}</td>',
         f'<td data-label="Access">{_access(row)}</td>',
         f'<td data-label="Created">{created}</td>',
-        f'<td data-label="Last used">{_last_used(key)}</td>',
-        f'<td data-label="Expires">{_expires(row)}</td>',
+        f'<td data-label="Last used">{_last_used(key, tz)}</td>',
+        f'<td data-label="Expires">{_expires(row, tz)}</td>',
         f'<td data-label="Status">{key_status(row["status"], row["in_grace"])}</td>',
     )
     return f"\n        <tr>{_CELL}{_CELL.join(cells)}\n        </tr>\n        "
 
 
-def _name(row, organization, detail_url) -> str:
+def _name(row, organization, detail_url, tz) -> str:
     key = row["key"]
     nowrap = " nowrap" if len(key.name) <= NOWRAP_NAME_LENGTH else ""
     name = escape(key.name)
     if key.deleted_at:
         history = escape(log_url(organization, target_type="keys.apikey", target_id=key.pk))
-        deleted = time_tag(key.deleted_at, "date")
+        deleted = time_tag(key.deleted_at, "date", tz)
         link = (
             f'<a class="strong-link{nowrap}" href="{history}" title="Deleted: its history in the audit log">{name}</a>'
             f'<span class="subtle">Deleted {deleted}</span>'
@@ -92,19 +95,19 @@ def _access(row) -> str:
     )
 
 
-def _last_used(key) -> str:
+def _last_used(key, tz) -> str:
     if not key.last_used_at:
         return _NEVER
     source = f'<span class="subtle mono">from {escape(key.last_used_ip)}</span>' if key.last_used_ip else ""
-    return f"{time_tag(key.last_used_at, 'natural')}{source}"
+    return f"{time_tag(key.last_used_at, 'natural', tz)}{source}"
 
 
-def _expires(row) -> str:
+def _expires(row, tz) -> str:
     key = row["key"]
     ends = key.ends_at
     if not ends:
         return _NEVER
     if key.retired_at and ends == key.retired_at:
         why = "end of rotation grace" if row["in_grace"] else "rotated"
-        return f'{time_tag(ends, "minute")}<span class="subtle">{why}</span>'
-    return time_tag(ends, "date")
+        return f'{time_tag(ends, "minute", tz)}<span class="subtle">{why}</span>'
+    return time_tag(ends, "date", tz)
