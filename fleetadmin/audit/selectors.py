@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
+from django.db.models import CharField, F, Value
 from django.http import Http404
 
 from fleetadmin.audit.models import AuditEvent, ChainVerification
@@ -93,10 +94,10 @@ def target_urls(events: list[AuditEvent]) -> dict[tuple[str, str], str]:
     return object_urls((event.target_type, event.target_id) for event in events)
 
 
-def _page_makers() -> dict[str, tuple[tuple[str, ...], Callable[..., str]]]:
-    """{model label: (columns, function of those columns)} answering what the model's get_absolute_url answers,
-    for the usual targets of an audit page, with one URL reverse per page instead of one per row.
-    tests/audit/test_object_urls.py holds each equal to get_absolute_url."""
+def _page_makers() -> dict[str, tuple[str, Callable[..., str]]]:
+    """{model label: (its organization column, function of (pk, organization id))} answering what the model's
+    get_absolute_url answers, for the usual targets of an audit page, with one URL reverse per page instead of
+    one per row. tests/audit/test_object_urls.py holds each equal to get_absolute_url."""
     overview = url_maker("fleet:organization")
     key_detail = url_maker("keys:detail", ids=(uuid.UUID, uuid.UUID))
 
@@ -104,21 +105,37 @@ def _page_makers() -> dict[str, tuple[tuple[str, ...], Callable[..., str]]]:
         return f"{overview(organization_id)}#node-{pk}"
 
     return {
-        "fleet.organization": (("pk",), overview),
-        "fleet.location": (("pk", "organization_id"), node),
-        "fleet.machine": (("pk", "organization_id"), node),
-        "keys.apikey": (("pk", "organization_id"), lambda pk, organization_id: key_detail(organization_id, pk)),
+        "fleet.organization": ("pk", lambda pk, organization_id: overview(pk)),
+        "fleet.location": ("organization_id", node),
+        "fleet.machine": ("organization_id", node),
+        "keys.apikey": ("organization_id", lambda pk, organization_id: key_detail(organization_id, pk)),
     }
 
 
+def _uuids(ids) -> list[uuid.UUID]:
+    """The ids that read as UUIDs (the others name no object of a UUID-keyed model, so link nowhere)."""
+    parsed = []
+    for value in ids:
+        try:
+            parsed.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    return parsed
+
+
 def object_urls(pairs) -> dict[tuple[str, str], str]:
-    """{(model label, id): page} for the objects that still exist, one query per model."""
+    """{(model label, id): page} for the objects that still exist.
+
+    The usual targets (organizations, locations, machines, keys) in one UNION query of their ids and
+    organizations, whatever mix a page holds; any other model with a page, one query each.
+    """
     wanted: dict[str, set[str]] = defaultdict(set)
     for target_type, target_id in pairs:
         if target_type and target_id:
             wanted[target_type].add(target_id)
     urls: dict[tuple[str, str], str] = {}
     makers = _page_makers() if wanted else {}
+    fast = []
     for target_type, ids in wanted.items():
         try:
             model = apps.get_model(target_type)
@@ -129,17 +146,23 @@ def object_urls(pairs) -> dict[tuple[str, str], str]:
         queryset = model._default_manager.all()
         if hasattr(model, "deleted_at"):
             queryset = queryset.filter(deleted_at__isnull=True)
-        columns, make = makers.get(target_type, ((), None))
+        if target_type in makers:
+            valid = _uuids(ids)
+            if valid:
+                organization = makers[target_type][0]
+                label = Value(target_type, output_field=CharField())
+                fast.append(queryset.filter(pk__in=valid).order_by().values_list(label, "pk", F(organization)))
+            continue
         try:
-            if make is not None:  # the columns its page needs, not whole objects
-                for values in queryset.filter(pk__in=ids).values_list(*columns):
-                    urls[(target_type, str(values[0]))] = make(*values)
-                continue
             found = list(queryset.filter(pk__in=ids))
         except (ValueError, ValidationError):  # an id that is not of the model's kind links nowhere
             continue
         for obj in found:
             urls[(target_type, str(obj.pk))] = obj.get_absolute_url()
+    if fast:
+        rows = fast[0].union(*fast[1:], all=True) if len(fast) > 1 else fast[0]
+        for target_type, pk, organization_id in rows:
+            urls[(target_type, str(pk))] = makers[target_type][1](pk, organization_id)
     return urls
 
 

@@ -125,7 +125,7 @@ def test_a_malformed_cursor_is_ignored(fleet, many_events, client_for):
 #  3. organization       (get_organization_for)
 #  4. grants             (fleet_membership of the user, for authz: view_log, verify)
 #  5. events             (the page: LIMIT 51, keyset on id)
-#  6. target links       (one query per target type on the page: here fleet.machine only)
+#  6. target links       (one query for every target type on the page)
 #  7. last verification  (audit_chainverification, newest)
 # The organization switcher costs none: its names came with the memberships (4).
 LOG_PAGE_QUERIES = 7

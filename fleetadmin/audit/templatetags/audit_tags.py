@@ -85,3 +85,31 @@ def _event_row(event, event_url, links: dict, actor_types: dict[str, str], tz) -
         f'\n  <td class="target long-value" data-label="Target">{target}{target_type}</td>'
         f'\n  <td class="summary long-value" data-label="Summary">{escape(event_summary(event))}</td>\n</tr>'
     )
+
+
+@register.simple_tag
+def timeline_items(timeline) -> str:
+    """The ``<li>``s of a timeline (audit/_timeline.html), written in Python: one URL reverse and one time-zone
+    read per timeline instead of a loop's lookups, ``{% with %}`` and two tags per entry."""
+    event_url = url_maker("audit:event", timeline.organization_id, ids=(int,)) if timeline.links else None
+    tz = timezone.get_current_timezone()
+    return mark_safe("".join(_timeline_item(entry, timeline, event_url, tz) for entry in timeline.entries))  # noqa: S308
+
+
+def _timeline_item(entry, timeline, event_url, tz) -> str:
+    event = entry.event
+    actor = escape(str(event.actor_name or event.get_actor_type_display()))
+    target = f" <strong>{escape(event.target_name)}</strong>" if timeline.show_target and event.target_name else ""
+    ticket = f' <span class="badge">ticket {escape(event.ticket)}</span>' if event.ticket else ""
+    when = time_tag(event.created_at, "minute", tz)
+    if event_url is not None:
+        when = f'<a href="{event_url(event.id)}">{when}</a>'
+    return (
+        '\n    <li class="timeline-item" data-testid="timeline-event">'
+        f'\n      <span class="timeline-dot dot-{escape(event.verb)}" aria-hidden="true"></span>'
+        "\n      <div>"
+        f'\n        <p class="timeline-text"><strong>{actor}</strong> {escape(str(entry.label))}{target}{ticket}</p>'
+        f'\n        <p class="timeline-meta">{when} · <code class="mono">{escape(event.action)}</code></p>'
+        "\n      </div>"
+        "\n    </li>\n    "
+    )
