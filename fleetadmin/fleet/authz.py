@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q
 
 from fleetadmin.core.actors import SYSTEM
 from fleetadmin.fleet.models import (
@@ -137,6 +138,20 @@ def grants_for(actor) -> list[Grant]:
         ]
         actor._fleet_grants = cached
     return cached
+
+
+def organizations_reached(actor) -> Q:
+    """A filter on Organization for the organizations the actor holds a grant in (SYSTEM: all of them).
+
+    A person's grants are their memberships: a semi-join on them, not the ids of every organization they belong
+    to spelled out in the SQL (for a member of 100 organizations, a third of the list page's time). Keys and
+    support staff hold a handful of grants, so their ids are listed.
+    """
+    if actor is SYSTEM:
+        return Q()
+    if getattr(actor, "is_authenticated", False) and not hasattr(actor, "fleet_grants"):
+        return Q(Exists(Membership.objects.filter(user=actor, organization=OuterRef("pk"))))
+    return Q(pk__in={grant.organization_id for grant in grants_for(actor)})
 
 
 def roles_in(actor, organization: Organization) -> set[str]:

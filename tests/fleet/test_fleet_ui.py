@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 from django.test import override_settings
 from django.utils import timezone
 
-from fleetadmin.fleet.templatetags.fleet_ui import copy_id, key_status, time_tag
+from fleetadmin.fleet.templatetags.fleet_ui import copy_id, key_status, options, time_tag
 
 
 @pytest.mark.parametrize("value", [uuid.UUID("3f2504e0-4f89-41d3-9a0c-0305e82c3301"), "a<b>\"&'", 42])
@@ -50,3 +50,17 @@ def test_time_tag_shows_local_time_and_titles_it_in_utc():
     timezone.deactivate()
     tag = time_tag(MOMENT, "minute")
     assert tag == '<time datetime="2025-03-04T06:06:07+01:00" title="2025-03-04 05:06:07 UTC">Mar 4, 2025 06:06</time>'
+
+
+def test_options_marks_the_value_that_reads_as_the_selection_and_escapes_everything():
+    picked = uuid.uuid4()
+    choices = [("", "Any"), (picked, "Dock <7>"), ('"><script>', "x & y")]
+    html = options(choices, str(picked))
+    assert html == (
+        '<option value="">Any</option>'
+        f'<option value="{picked}" selected>Dock &lt;7&gt;</option>'
+        '<option value="&quot;&gt;&lt;script&gt;">x &amp; y</option>'
+    )
+    # Compared as text, so a UUID choice and its string selection agree; nothing selected reads as the blank.
+    assert options(choices, None).startswith('<option value="" selected>')
+    assert " selected" not in options(choices, "no-such-value")

@@ -99,7 +99,7 @@ _CURRENT = ' aria-current="true"'
 def options(choices, selected="") -> str:
     """A select's ``<option>``s, the one whose value reads as ``selected`` marked: what a loop with an ``{% if %}``
     per option wrote, with ``selected`` read once (a bound form field's value costs a call each time)."""
-    chosen = str(selected)
+    chosen = "" if selected is None else str(selected)
     return mark_safe(  # noqa: S308 -- values and labels escaped
         "".join(
             f'<option value="{conditional_escape(value)}"{_SELECTED if str(value) == chosen else ""}>'
