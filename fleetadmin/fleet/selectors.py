@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db.models import BooleanField, Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from fleetadmin import clock
 from fleetadmin.core.actors import SYSTEM
+from fleetadmin.core.lookups import Among
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.models import Location, Machine, Membership, Organization, Role
 
@@ -203,7 +204,7 @@ def _expand(nodes: list[TreeNode], budget: int) -> None:
         if loc.pk not in by_id:
             by_id[loc.pk] = TreeNode(location=loc, expanded=True)
             by_id[loc.parent_id].children.append(by_id[loc.pk])
-    for machine in Machine.objects.filter(location_id__in=list(by_id)).order_by("name", "id"):
+    for machine in Machine.objects.filter(Among(F("location_id"), list(by_id))).order_by("name", "id"):
         machine.location = by_id[machine.location_id].location
         by_id[machine.location_id].machines.append(machine)
     for node in chosen:

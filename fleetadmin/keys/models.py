@@ -76,7 +76,9 @@ class ApiKey(models.Model):
     last_used_ip = models.GenericIPAddressField(null=True, blank=True, help_text="The address of that last use.")
     rotated_at = models.DateTimeField(null=True, blank=True)
     retired_at = models.DateTimeField(null=True, blank=True, help_text="After this instant the key is rejected.")
-    replaced_by = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    replaced_by = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replaced_keys"
+    )
     deleted_at = models.DateTimeField(null=True, blank=True)
     # A creation form's one-time token: submitting the same form twice creates one key, not two.
     creation_token = models.CharField(max_length=64, null=True, blank=True, unique=True)

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from fleetadmin import clock
 from fleetadmin.audit.timeline import Timeline, object_timeline
+from fleetadmin.core.lookups import Among
 from fleetadmin.fleet import authz
 from fleetadmin.fleet import selectors as fleet_selectors
 from fleetadmin.fleet.models import Organization
@@ -123,11 +124,11 @@ def key_page(actor, organization: Organization, filters: KeyFilters, cursor: str
     if position is not None:
         created_at, key_id = position
         keys = keys.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=key_id))
-    # The key that this one replaced by rotation, if any (rotation makes one successor per key): an indexed
-    # subquery on replaced_by, not one more query per page.
-    predecessor = ApiKey.objects.filter(replaced_by=OuterRef("pk")).values("pk")[:1]
-    keys = keys.annotate(replaces_id=Subquery(predecessor)).order_by("-created_at", "-pk")
-    rows = list(keys[: PAGE_SIZE + 1])
+    # The key that this one replaced by rotation, if any (rotation makes one successor per key): a LEFT JOIN
+    # on the indexed replaced_by. A correlated subquery cost about 1 ms per 100 keys where the planner scanned
+    # a small table for each row, and a second query with the page's ids spelled out cost 0.7 ms.
+    keys = keys.annotate(replaces_id=F("replaced_keys__id"))
+    rows = list(keys.order_by("-created_at", "-pk")[: PAGE_SIZE + 1])
     has_more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     listed = listed_authorizations(organization, [key.pk for key in rows])
@@ -145,7 +146,7 @@ def listed_authorizations(organization: Organization, key_ids: list) -> dict[uui
     columns = ListedAuthorization.COLUMNS
     type_at = columns.index("resource_type")
     values = (
-        ApiKeyAuthorization.objects.filter(key_id__in=key_ids)
+        ApiKeyAuthorization.objects.filter(Among(F("key_id"), key_ids))
         .order_by("id")
         .values_list(*columns, "location__name", "machine__name")
     )
