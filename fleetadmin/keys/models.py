@@ -76,8 +76,9 @@ class ApiKey(models.Model):
     last_used_ip = models.GenericIPAddressField(null=True, blank=True, help_text="The address of that last use.")
     rotated_at = models.DateTimeField(null=True, blank=True)
     retired_at = models.DateTimeField(null=True, blank=True, help_text="After this instant the key is rejected.")
-    replaced_by = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replaced_keys"
+    # Rotation issues one new key per rotated key: at most one key names a given successor (unique).
+    replaced_by = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replaced_key"
     )
     deleted_at = models.DateTimeField(null=True, blank=True)
     # A creation form's one-time token: submitting the same form twice creates one key, not two.

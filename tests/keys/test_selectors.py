@@ -49,3 +49,27 @@ def test_who_may_manage_a_listed_key_is_the_same_answer_as_for_the_stored_key(fl
         "location_owner": dict.fromkeys(["headquarters", "line a", "arm"], True),
     }[viewer]
     assert listed == expected
+
+
+def test_each_listed_key_names_the_key_it_replaced_and_a_successor_is_named_once(fleet, clock):
+    from django.db import IntegrityError, transaction
+
+    from fleetadmin.keys import services
+    from fleetadmin.keys.rules import GRACE_PERIODS
+
+    first = issue(fleet.owner, fleet.org, name="first").key
+    second = services.api_key_rotate(actor=fleet.owner, key=first, grace=GRACE_PERIODS["24h"]).key
+    third = services.api_key_rotate(actor=fleet.owner, key=second, grace=GRACE_PERIODS["24h"]).key
+    other = issue(fleet.owner, fleet.org, name="other").key
+
+    page = selectors.key_page(fleet.owner, fleet.org, selectors.KeyFilters())
+
+    assert {key.pk: key.replaces_id for key in page.keys} == {
+        first.pk: None,
+        second.pk: first.pk,
+        third.pk: second.pk,
+        other.pk: None,
+    }
+    # The join adds no row because the database holds the rule: no second key may name the same successor.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ApiKey.objects.filter(pk=other.pk).update(replaced_by=second)
