@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q
 
 from fleetadmin.core.actors import SYSTEM
+from fleetadmin.core.statements import Statement
 from fleetadmin.fleet.models import (
     LOCATION_ROLES,
     MACHINE_ROLES,
@@ -114,6 +115,15 @@ def _scope_of(obj) -> tuple[uuid.UUID, str | None, uuid.UUID | None]:
     raise TypeError(f"authz cannot place a {type(obj).__name__} in the fleet hierarchy")
 
 
+# Every signed-in request reads the viewer's memberships: compiled once per connection (core.statements).
+_MEMBERSHIPS = Statement(
+    lambda user_id: Membership.objects.filter(user_id=user_id).values_list(
+        "role", "organization_id", "location__path", "organization__require_two_factor", "organization__name"
+    ),
+    lambda connection, user_id: [Membership._meta.get_field("user").get_db_prep_value(user_id, connection)],
+)
+
+
 def grants_for(actor) -> list[Grant]:
     """Every grant the actor holds, loaded once per actor object (one query for a user)."""
     if actor is None or not getattr(actor, "is_authenticated", False):
@@ -123,9 +133,7 @@ def grants_for(actor) -> list[Grant]:
     cached = getattr(actor, "_fleet_grants", None)
     if cached is None:
         # Plain values, not model instances: a member of many organizations pays for their columns only.
-        memberships = Membership.objects.filter(user=actor).values_list(
-            "role", "organization_id", "location__path", "organization__require_two_factor", "organization__name"
-        )
+        memberships = _MEMBERSHIPS.rows(actor.pk)
         cached = [
             Grant(
                 role=role,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import BooleanField, Case, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.http import Http404
@@ -16,6 +17,7 @@ from django.http import Http404
 from fleetadmin import clock
 from fleetadmin.core.actors import SYSTEM
 from fleetadmin.core.lookups import Among
+from fleetadmin.core.statements import Statement
 from fleetadmin.fleet import authz
 from fleetadmin.fleet.models import Location, Machine, Membership, Organization, Role
 
@@ -25,7 +27,7 @@ def visible_organizations(actor) -> QuerySet[Organization]:
     return Organization.objects.filter(authz.organizations_reached(actor))
 
 
-def _with_support_flag(organizations: QuerySet[Organization]) -> QuerySet[Organization]:
+def _with_support_flag(organizations: QuerySet[Organization], now=None) -> QuerySet[Organization]:
     """Annotate ``support_access_open``: whether support staff hold access now (the members' banner).
 
     In the same query as the organization itself, so the banner costs no query on a page without one.
@@ -38,16 +40,36 @@ def _with_support_flag(organizations: QuerySet[Organization]) -> QuerySet[Organi
     # models' meta, the one value a parameter.
     sql = f'EXISTS (SELECT 1 FROM "{grants}" g WHERE g."organization_id" = "{organization}"."id"'  # noqa: S608
     sql += ' AND g."ended_at" IS NULL AND g."expires_at" > %s)'
-    open_grant = RawSQL(sql, [clock.now()], output_field=BooleanField())  # noqa: S611
+    open_grant = RawSQL(sql, [now or clock.now()], output_field=BooleanField())  # noqa: S611
     return organizations.annotate(support_access_open=open_grant)
+
+
+# Every page of an organization reads it, with the support flag: compiled once per connection (core.statements).
+_ORGANIZATION_FIELDS = [field.attname for field in Organization._meta.concrete_fields]
+_ORGANIZATION = Statement(
+    lambda organization_id, now: (
+        _with_support_flag(Organization.objects.all(), now)
+        .filter(pk=organization_id)
+        .values_list(*_ORGANIZATION_FIELDS, "support_access_open")
+    ),
+    lambda connection, organization_id, now: [
+        now,
+        Organization._meta.pk.get_db_prep_value(organization_id, connection),
+    ],
+)
 
 
 def get_organization_for(actor, organization_id: uuid.UUID | str) -> Organization:
     """The organization, if the actor may see it; otherwise 404 (never 403, so ids do not leak)."""
     try:
-        organization = _with_support_flag(Organization.objects).get(pk=organization_id)
-    except (Organization.DoesNotExist, ValueError, TypeError, ValidationError):
-        raise Http404("No such organization.") from None
+        found = _ORGANIZATION.rows(organization_id, clock.now())
+    except (ValueError, TypeError, ValidationError):
+        found = None
+    if not found:
+        raise Http404("No such organization.")
+    *values, support_access_open = found[0]
+    organization = Organization.from_db(DEFAULT_DB_ALIAS, _ORGANIZATION_FIELDS, values)
+    organization.support_access_open = support_access_open
     if not authz.can(actor, "fleet.view_organization", organization):
         raise Http404("No such organization.")
     return organization

@@ -64,3 +64,27 @@ def test_options_marks_the_value_that_reads_as_the_selection_and_escapes_everyth
     # Compared as text, so a UUID choice and its string selection agree; nothing selected reads as the blank.
     assert options(choices, None).startswith('<option value="" selected>')
     assert " selected" not in options(choices, "no-such-value")
+
+
+# The sidebar as base.html wrote it with a {% url %} per link, before {% sidebar_items %}: the reference.
+_SIDEBAR_LOOP = """{% load member_tags support_tags %}
+<li><a class="nav-item" href="{% url 'fleet:organization' organization.pk %}"{% if nav_section == "overview" %} aria-current="page"{% endif %}>Overview</a></li>
+<li><a class="nav-item" href="{% url 'keys:list' organization.pk %}"{% if nav_section == "keys" %} aria-current="page"{% endif %}>API keys</a></li>
+<li><a class="nav-item" href="{% url 'oauth:service' organization.pk %}"{% if nav_section == "auth" %} aria-current="page"{% endif %}>Auth service</a></li>
+<li><a class="nav-item" href="{% url 'billing:service' organization.pk %}"{% if nav_section == "billing" %} aria-current="page"{% endif %}>Billing</a></li>
+<li><a class="nav-item" href="{% url 'audit:log' organization.pk %}"{% if nav_section == "audit" %} aria-current="page"{% endif %}>Audit log</a></li>
+<li><a class="nav-item" href="{% url 'fleet:members' organization.pk %}"{% if nav_section == "members" %} aria-current="page"{% endif %}>Members</a></li>
+{% if organization|manages_organization:user %}<li><a class="nav-item" href="{% url 'fleet:settings' organization.pk %}"{% if nav_section == "settings" %} aria-current="page"{% endif %}>Settings</a></li>{% endif %}
+{% if organization|shows_support_access:user %}<li><a class="nav-item" href="{% url 'support_access:list' organization.pk %}"{% if nav_section == "support_access" %} aria-current="page"{% endif %}>Support access</a></li>{% endif %}"""  # noqa: E501
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("viewer", ["owner", "operator", "location_owner"])
+@pytest.mark.parametrize("section", ["overview", "keys", "auth", "billing", "audit", "members", "settings", "", "x"])
+def test_sidebar_items_write_what_the_template_s_links_wrote(fleet, viewer, section):
+    context = {"organization": fleet.org, "nav_section": section, "user": getattr(fleet, viewer)}
+    loop = Template(_SIDEBAR_LOOP).render(Context(context))
+    tag = Template("{% load fleet_ui %}{% sidebar_items organization nav_section user %}").render(Context(context))
+    links = [line for line in loop.splitlines() if line.strip()]
+    assert [line.strip() for line in tag.splitlines()] == links
+    assert ("Settings" in tag) is (viewer == "owner")
