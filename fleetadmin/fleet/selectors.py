@@ -144,6 +144,10 @@ def machine_list(actor, organization: Organization, *, location_id=None) -> Quer
 
 TREE_PAGE = 100  # rows per keyset page of one level
 TREE_BUDGET = 100  # rows of expanded subtrees a response may add on top of its page
+# What a tree row reads of a machine (its id, name and place; the tag and authz read no more): 0.66 ms for 76
+# machines against 0.93 ms for whole rows. tests/scale pins the tree's queries, so a read of another
+# field (one query per machine) would fail there.
+TREE_MACHINE_FIELDS = ("id", "name", "location_id", "organization_id")
 SEARCH_LIMIT = 25  # matches of each kind a search shows
 
 
@@ -226,7 +230,8 @@ def _expand(nodes: list[TreeNode], budget: int) -> None:
         if loc.pk not in by_id:
             by_id[loc.pk] = TreeNode(location=loc, expanded=True)
             by_id[loc.parent_id].children.append(by_id[loc.pk])
-    for machine in Machine.objects.filter(Among(F("location_id"), list(by_id))).order_by("name", "id"):
+    machines = Machine.objects.filter(Among(F("location_id"), list(by_id))).only(*TREE_MACHINE_FIELDS)
+    for machine in machines.order_by("name", "id"):
         machine.location = by_id[machine.location_id].location
         by_id[machine.location_id].machines.append(machine)
     for node in chosen:
@@ -251,7 +256,8 @@ def tree_below(location: Location, *, locations_after: str = "", machines_after:
         children, more_nodes = _page(Location.objects.filter(parent=location), locations_after)
         nodes = [TreeNode(location=loc) for loc in children]
     if only != "locations":
-        machines, more_machines = _page(Machine.objects.filter(location=location), machines_after)
+        in_location = Machine.objects.filter(location=location).only(*TREE_MACHINE_FIELDS)
+        machines, more_machines = _page(in_location, machines_after)
         for machine in machines:
             machine.location = location
     _expand(nodes, TREE_BUDGET - len(machines))

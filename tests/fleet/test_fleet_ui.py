@@ -88,3 +88,20 @@ def test_sidebar_items_write_what_the_template_s_links_wrote(fleet, viewer, sect
     links = [line for line in loop.splitlines() if line.strip()]
     assert [line.strip() for line in tag.splitlines()] == links
     assert ("Settings" in tag) is (viewer == "owner")
+
+
+@pytest.mark.parametrize(
+    "name", ["fleet:home", "fleet:organizations", "support:console", "accounts:sessions", "accounts:logout"]
+)
+def test_fixed_url_is_the_reverse_and_follows_the_script_prefix(name):
+    from django.urls import clear_script_prefix, reverse, set_script_prefix
+
+    from fleetadmin.fleet.templatetags.fleet_ui import fixed_url
+
+    assert fixed_url(name) == reverse(name)
+    set_script_prefix("/portal/")
+    try:
+        assert fixed_url(name) == reverse(name) and fixed_url(name).startswith("/portal/")
+    finally:
+        clear_script_prefix()
+    assert fixed_url(name) == reverse(name)

@@ -130,6 +130,18 @@ def sidebar_items(organization, nav_section: str, user) -> str:
     )
 
 
+@register.simple_tag
+def fixed_url(name: str) -> str:
+    """``{% url name %}`` for a URL without arguments (every page's menus in base.html), reversed once per process
+    and script prefix rather than on every page."""
+    return _fixed_url(name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+
+
+@functools.lru_cache(maxsize=256)
+def _fixed_url(name: str, prefix: str, urlconf: str) -> str:
+    return reverse(name)
+
+
 @functools.lru_cache(maxsize=16)
 def _nav_urls(prefix: str, urlconf: str) -> dict:
     return {name: url_maker(name) for _section, name, _label in (*_NAV, _NAV_SETTINGS, _NAV_SUPPORT_ACCESS)}
