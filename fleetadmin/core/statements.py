@@ -26,9 +26,8 @@ class Statement:
     def __init__(self, build: Callable[..., QuerySet], params: Callable[..., Sequence]):
         self._build = build
         self._params = params
-        self._compiled: weakref.WeakKeyDictionary = (
-            weakref.WeakKeyDictionary()
-        )  # connection -> (sql, compiler, converters)
+        # connection -> (sql, compiler, converters)
+        self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def rows(self, *args) -> list[tuple]:
         connection = connections[DEFAULT_DB_ALIAS]

@@ -25,7 +25,8 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
 from fleetadmin.core.links import url_maker
-from fleetadmin.fleet import authz
+from fleetadmin.fleet.templatetags.member_tags import manages_organization
+from fleetadmin.support.templatetags.support_tags import shows_support_access
 
 register = template.Library()
 
@@ -116,9 +117,9 @@ def sidebar_items(organization, nav_section: str, user) -> str:
     """The sidebar's links for this organization, the current section marked, Settings and Support access only
     for who may open them. Its URLs are reversed once per process (and script prefix), not eight times a page."""
     entries = [*_NAV]
-    if authz.can(user, "fleet.manage_organization", organization):
+    if manages_organization(organization, user):
         entries.append(_NAV_SETTINGS)
-    if authz.can(user, "support.view_access", organization):
+    if shows_support_access(organization, user):  # the same answer as the member banner's "See or end access"
         entries.append(_NAV_SUPPORT_ACCESS)
     urls = _nav_urls(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
     return mark_safe(  # noqa: S308 -- constant labels, ids are UUIDs
